@@ -1,0 +1,30 @@
+# Everything goes through the project's own virtual environment in .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench validate clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[pulumi,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+validate: $(STAMP)
+	$(BIN)/sage365 validate tenants/
+
+demo: $(STAMP)
+	$(BIN)/sage365 validate tenants/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build out

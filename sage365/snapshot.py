@@ -1,0 +1,140 @@
+"""What sage365 read from one live tenant, as small frozen dataclasses.
+
+sage365.graph builds a Snapshot from Microsoft Graph; checks read only these types, never
+msgraph-sdk's. A part that could not be read is recorded in `Snapshot.errors` under its
+Part name, and the checks that need it report `error`, never `pass`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Mapping
+
+
+class Part(str, Enum):
+    """The parts of a snapshot, each read by one or a few Graph requests."""
+
+    ORGANIZATION = "organization"
+    ADMINISTRATOR = "administrator"
+    ADMINISTRATOR_LICENCES = "administratorLicences"
+    GLOBAL_ADMINS = "globalAdministrators"
+    SUBSCRIBED_SKUS = "subscribedSkus"
+    SERVICE_PRINCIPALS = "servicePrincipals"
+    GRANTS = "oauth2PermissionGrants"
+    APP_ROLE_ASSIGNMENTS = "appRoleAssignments"
+    GROUPS = "groups"
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    user_principal_name: str
+    display_name: str = ""
+    account_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    service_plan_id: str
+    service_plan_name: str
+    provisioning_status: str  # Success, Disabled, PendingInput, ...
+
+
+@dataclass(frozen=True)
+class LicenceDetail:
+    """One SKU assigned to a user (GET /users/{id}/licenseDetails)."""
+
+    sku_id: str
+    sku_part_number: str
+    service_plans: tuple[ServicePlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscribedSku:
+    """One SKU the tenant has bought (GET /subscribedSkus)."""
+
+    sku_id: str
+    sku_part_number: str
+    capability_status: str  # Enabled, Warning, Suspended, Deleted, LockedOut
+    enabled_units: int
+    consumed_units: int
+    service_plans: tuple[ServicePlan, ...] = ()
+
+
+@dataclass(frozen=True)
+class AppRole:
+    id: str
+    value: str
+    allowed_member_types: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServicePrincipal:
+    id: str
+    app_id: str
+    display_name: str
+    account_enabled: bool = True
+    app_role_assignment_required: bool = False
+    app_roles: tuple[AppRole, ...] = ()
+
+
+@dataclass(frozen=True)
+class PermissionGrant:
+    """An oauth2PermissionGrant: delegated scopes of a client on a resource."""
+
+    id: str
+    client_id: str  # service principal id of the client (the Sage app)
+    resource_id: str  # service principal id of the API (Microsoft Graph)
+    consent_type: str  # AllPrincipals or Principal
+    principal_id: str | None
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class AppRoleAssignment:
+    id: str
+    principal_id: str
+    principal_type: str  # ServicePrincipal, User, Group
+    resource_id: str
+    app_role_id: str
+
+
+@dataclass(frozen=True)
+class Group:
+    id: str
+    display_name: str
+    security_enabled: bool = True
+    members: tuple[User, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the checks need about one tenant, read once.
+
+    Maps are keyed for the checks: service principals by appId, grants and app role
+    assignments by the client service principal's id, groups by display name, the
+    administrator's licences as a tuple. Microsoft Graph's own service principal is
+    `graph_service_principal`.
+    """
+
+    tenant_id: str
+    organization_name: str = ""
+    verified_domains: tuple[str, ...] = ()
+    administrator: User | None = None  # None: read, and does not exist
+    administrator_licences: tuple[LicenceDetail, ...] = ()
+    global_administrator_ids: frozenset[str] = frozenset()
+    subscribed_skus: tuple[SubscribedSku, ...] = ()
+    graph_service_principal: ServicePrincipal | None = None
+    service_principals: Mapping[str, ServicePrincipal] = field(default_factory=dict)
+    grants: Mapping[str, tuple[PermissionGrant, ...]] = field(default_factory=dict)
+    app_role_assignments: Mapping[str, tuple[AppRoleAssignment, ...]] = field(default_factory=dict)
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    errors: Mapping[Part, str] = field(default_factory=dict)
+
+    def error(self, *parts: Part) -> str | None:
+        """The first read error among `parts`, or None when all of them were read."""
+        for part in parts:
+            if part in self.errors:
+                return self.errors[part]
+        return None
