@@ -32,3 +32,36 @@ class Finding:
     actual: str = ""
     message: str = ""
     remediation: str = ""
+
+
+class TenantStatus(str, Enum):
+    COMPLIANT = "compliant"
+    DRIFT = "drift"
+    ERROR = "error"  # at least one check could not read its data
+
+
+@dataclass(frozen=True)
+class TenantResult:
+    """Every finding for one tenant; its status follows from them."""
+
+    name: str
+    tenant_id: str
+    path: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def status(self) -> TenantStatus:
+        statuses = {f.status for f in self.findings}
+        if Status.ERROR in statuses or not self.findings:
+            return TenantStatus.ERROR  # nothing checked is never compliant
+        if Status.FAIL in statuses:
+            return TenantStatus.DRIFT
+        return TenantStatus.COMPLIANT
+
+
+def exit_code(results: list[TenantResult] | tuple[TenantResult, ...]) -> int:
+    """0 all compliant, 1 drift found, 2 any tenant could not be checked."""
+    statuses = {r.status for r in results}
+    if TenantStatus.ERROR in statuses:
+        return 2
+    return 1 if TenantStatus.DRIFT in statuses else 0

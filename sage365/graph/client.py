@@ -1,0 +1,92 @@
+"""Build one msgraph-sdk GraphServiceClient per tenant: real Entra ID or the sandbox.
+
+One client per tenant, never shared: a tenant's token and connection pool never serve
+another tenant. Against a base-URL override (the sandbox) the token is the static
+`sandbox.<tenantId>`, which the sandbox accepts for that tenant only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import httpx
+from kiota_abstractions.authentication import (
+    AccessTokenProvider,
+    AllowedHostsValidator,
+    BaseBearerTokenAuthenticationProvider,
+)
+from msgraph import GraphRequestAdapter, GraphServiceClient
+from msgraph_core import GraphClientFactory
+
+GRAPH_URL = "https://graph.microsoft.com/v1.0"
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+GRAPH_URL_ENV = "SAGE365_GRAPH_URL"
+
+
+def graph_url_from_env(explicit: str | None = None) -> str | None:
+    """The base-URL override: the explicit value, else $SAGE365_GRAPH_URL, else None."""
+    value = explicit or os.environ.get(GRAPH_URL_ENV) or None
+    return value.rstrip("/") if value else None
+
+
+class StaticTokenProvider(AccessTokenProvider):
+    """A fixed bearer token, for the sandbox only (it holds no secret)."""
+
+    def __init__(self, token: str, host: str) -> None:
+        self._token = token
+        self._hosts = AllowedHostsValidator([host])
+
+    async def get_authorization_token(self, uri: str, additional_authentication_context: dict[str, Any] = {}) -> str:  # noqa: B006 (kiota's signature)
+        return self._token
+
+    def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
+        return self._hosts
+
+
+def sandbox_token(tenant_id: str) -> str:
+    return f"sandbox.{tenant_id}"
+
+
+def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20) -> httpx.AsyncClient:
+    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects)."""
+    client = httpx.AsyncClient(
+        base_url=base_url,
+        timeout=httpx.Timeout(timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
+        http2=False,
+    )
+    return GraphClientFactory.create_with_default_middleware(client=client)
+
+
+def graph_client(
+    tenant_id: str,
+    *,
+    graph_url: str | None = None,
+    credential: Any = None,
+    http_client: httpx.AsyncClient | None = None,
+) -> GraphServiceClient:
+    """A GraphServiceClient for one tenant.
+
+    graph_url: a base URL such as the sandbox's `http://127.0.0.1:8765/v1.0`; without a
+    credential, the sandbox's static token for `tenant_id` is sent.
+    credential: an azure-identity credential for real tenants (DefaultAzureCredential,
+    WorkloadIdentityCredential, CertificateCredential), bound to `tenant_id` by the caller.
+    """
+    base_url = (graph_url or GRAPH_URL).rstrip("/")
+    if credential is None:
+        if graph_url is None:
+            raise ValueError("a credential is required for the real Microsoft Graph")
+        host = httpx.URL(base_url).host
+        auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider(sandbox_token(tenant_id), host))
+    else:
+        # Imported here: azure-identity's import is slow and the sandbox never needs it.
+        from kiota_authentication_azure.azure_identity_authentication_provider import (
+            AzureIdentityAuthenticationProvider,
+        )
+
+        auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
+    client = http_client or make_http_client(base_url)
+    adapter = GraphRequestAdapter(auth, client=client)
+    adapter.base_url = base_url
+    return GraphServiceClient(request_adapter=adapter)
