@@ -6,11 +6,14 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
+import difflib
+
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from sage365.yamlsafe import Document, Problem
 
+_TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "boolean": "true or false", "integer": "a whole number"}
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -36,21 +39,28 @@ def _describe(error: ValidationError) -> tuple[tuple, str]:
     if error.validator == "additionalProperties":
         extra = sorted(set(value) - set(error.schema.get("properties", {})))
         if extra:
-            return where + (extra[0],), f"{_field(where + (extra[0],))}: unknown field '{extra[0]}'"
+            known = sorted(error.schema.get("properties", {}))
+            close = difflib.get_close_matches(extra[0], known, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else f" (known: {', '.join(known)})"
+            return where + (extra[0],), f"{_field(where + (extra[0],))}: unknown field '{extra[0]}'{hint}"
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return where, f"{_field(where + (missing,))}: required field is missing"
     if error.validator == "pattern":
         return where, f"{_field(where)}: {value!r} is not a valid {_pattern_name(error)}"
-    if error.validator in ("const", "enum"):
-        allowed = [error.validator_value] if error.validator == "const" else error.validator_value
+    if error.validator == "const":
+        return where, f"{_field(where)}: {value!r} must be {error.validator_value!r}"
+    if error.validator == "enum":
+        allowed = error.validator_value
         return where, f"{_field(where)}: {value!r} is not one of {', '.join(map(str, allowed))}"
     if error.validator == "uniqueItems":
         return where, f"{_field(where)}: items must be unique"
     if error.validator == "format":
         return where, f"{_field(where)}: {value!r} is not a valid {error.validator_value} (YYYY-MM-DD)"
     if error.validator == "type":
-        return where, f"{_field(where)}: expected {error.validator_value}, got {type(value).__name__} {value!r}"
+        got = {dict: "a mapping", list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number", type(None): "nothing"}.get(type(value), type(value).__name__)
+        shown = "" if isinstance(value, (dict, list)) else f" {value!r}"
+        return where, f"{_field(where)}: expected {_TYPE_NAMES.get(error.validator_value, error.validator_value)}, got {got}{shown}"
     return where, f"{_field(where)}: {error.message}"
 
 

@@ -1,0 +1,53 @@
+"""`sage365 validate`: check tenant files; errors on stderr as PATH:LINE:COL: message."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sage365.catalog import DEFAULT_CATALOG, load_catalog
+from sage365.declaration import DeclarationError, tenant_files
+from sage365.validation import validate as run_validation
+
+
+def _today(value: Optional[str]) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
+
+
+def validate(
+    paths: list[Path] = typer.Argument(None, help="Tenant files or folders.  [default: tenants/]", show_default=False),
+    catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="The catalogue of Sage apps."),
+    stacks: Optional[Path] = typer.Option(None, "--stacks", help="Folder of Pulumi stack files.  [default: the stacks/ folder beside each file's folder, when there is one]", show_default=False),
+    today: Optional[str] = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD).  [default: today]"),
+) -> None:
+    """Validate tenant declarations: schema, then meaning. Exit 0 valid, 1 invalid, 2 usage error."""
+    paths = paths or [Path("tenants")]
+    for path in paths:
+        if not path.exists():
+            typer.echo(f"sage365 validate: {path}: no such file or folder", err=True)
+            raise typer.Exit(2)
+    files = tenant_files(paths)
+    if not files:
+        typer.echo(f"sage365 validate: no tenant files (*.yaml) in {', '.join(map(str, paths))}", err=True)
+        raise typer.Exit(2)
+    try:
+        loaded = load_catalog(catalog)
+    except DeclarationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise typer.Exit(1) from None
+    result = run_validation(files, loaded, today=_today(today), stacks_dir=stacks)
+    for problem in result.problems:
+        typer.echo(str(problem), err=True)
+    if result.errors:
+        typer.echo(f"{len(result.errors)} error(s) in {len(files)} file(s)", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(files)} tenant file(s) valid" + (f", {len(result.warnings)} warning(s)" if result.warnings else ""))
