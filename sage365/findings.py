@@ -54,7 +54,8 @@ class TenantResult:
         statuses = {f.status for f in self.findings}
         if Status.ERROR in statuses or not self.findings:
             return TenantStatus.ERROR  # nothing checked is never compliant
-        if Status.FAIL in statuses:
+        # An informational check (severity info) reports facts, not drift.
+        if any(f.status is Status.FAIL and f.severity is not Severity.INFO for f in self.findings):
             return TenantStatus.DRIFT
         return TenantStatus.COMPLIANT
 

@@ -1,0 +1,159 @@
+"""What every check shares: its metadata as data, the Check protocol, finding builders.
+
+A check module holds a `METADATA` constant (id, titles, severity, remediation and message
+templates in English and French) and a pure `check(tenant, catalog, snapshot, *, lang)`
+body. Waivers and ordering are applied once, by sage365.checks.run_checks, not by checks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping, Protocol
+
+from sage365.catalog import Catalog
+from sage365.checks.ids import CHECK_IDS
+from sage365.declaration import Tenant
+from sage365.findings import Finding, Severity, Status
+from sage365.snapshot import Group, Part, Snapshot
+
+LANGUAGES = ("en", "fr")
+
+# A text in every supported language: {"en": ..., "fr": ...}.
+Text = Mapping[str, str]
+
+# Shared by every check: what to do when a part of the tenant could not be read.
+ERROR_MESSAGE: Text = {
+    "en": "Could not read {part}: {reason}",
+    "fr": "Lecture impossible de {part} : {reason}",
+}
+ERROR_REMEDIATION: Text = {
+    "en": "Check that sage365's identity can read this tenant (Directory.Read.All, "
+    "Application.Read.All, Organization.Read.All) and that the tenantId is right, then run again.",
+    "fr": "Vérifiez que l'identité de sage365 peut lire ce tenant (Directory.Read.All, "
+    "Application.Read.All, Organization.Read.All) et que le tenantId est correct, puis relancez.",
+}
+NOT_IN_CATALOG: Text = {
+    "en": "The catalogue has no app '{key}': add it to catalog/catalog.yaml or fix the tenant file",
+    "fr": "Le catalogue n'a pas d'application « {key} » : ajoutez-la à catalog/catalog.yaml ou corrigez le fichier du tenant",
+}
+WAIVED_MESSAGE: Text = {
+    "en": "{message} Waived until {expires}: {reason}",
+    "fr": "{message} Dérogation jusqu'au {expires} : {reason}",
+}
+
+
+def localize(text: Text, lang: str, **params: object) -> str:
+    if lang not in LANGUAGES:
+        raise ValueError(f"unsupported language {lang!r}: expected one of {', '.join(LANGUAGES)}")
+    return text[lang].format(**params)
+
+
+@dataclass(frozen=True)
+class CheckMetadata:
+    id: str
+    title: Text
+    severity: Severity
+    blocking: bool  # True: a failure must stop a Pulumi preview
+    remediation: Text
+    # Message templates by outcome key ("pass", "missing", ...), each in every language.
+    messages: Mapping[str, Text] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Fail at import, in tests, rather than with a KeyError in a partner's report.
+        if self.id not in CHECK_IDS:
+            raise ValueError(f"unknown check id {self.id!r}: add it to sage365/checks/ids.py")
+        for name, text in {"title": self.title, "remediation": self.remediation, **self.messages}.items():
+            missing = [lang for lang in LANGUAGES if not text.get(lang)]
+            if missing:
+                raise ValueError(f"{self.id}: {name} lacks {', '.join(missing)}")
+
+    def finding(
+        self,
+        tenant: Tenant,
+        status: Status,
+        resource: str,
+        key: str,
+        lang: str,
+        *,
+        expected: str = "",
+        actual: str = "",
+        **params: object,
+    ) -> Finding:
+        """A finding of this check, its message from template `key` in `lang`."""
+        return Finding(
+            tenant=tenant.name,
+            check=self.id,
+            status=status,
+            severity=self.severity,
+            resource=resource,
+            expected=expected,
+            actual=actual,
+            message=localize(self.messages[key], lang, **params),
+            # Nothing to do about a pass; a failure's fix is the check's own.
+            remediation="" if status is Status.PASS else localize(self.remediation, lang),
+        )
+
+    def error(self, tenant: Tenant, resource: str, part: Part, reason: str, lang: str) -> Finding:
+        """The finding for data this check needs but could not read."""
+        return Finding(
+            tenant=tenant.name,
+            check=self.id,
+            status=Status.ERROR,
+            severity=self.severity,
+            resource=resource,
+            expected="",
+            actual="unreadable",
+            message=localize(ERROR_MESSAGE, lang, part=part.value, reason=reason),
+            remediation=localize(ERROR_REMEDIATION, lang),
+        )
+
+    def not_in_catalog(self, tenant: Tenant, key: str, lang: str) -> Finding:
+        """A declared app the catalogue does not know: cannot be checked, so an error."""
+        return Finding(
+            tenant=tenant.name,
+            check=self.id,
+            status=Status.ERROR,
+            severity=self.severity,
+            resource=key,
+            expected="catalogue entry",
+            actual="none",
+            message=localize(NOT_IN_CATALOG, lang, key=key),
+            remediation=localize(NOT_IN_CATALOG, lang, key=key),
+        )
+
+
+class Check(Protocol):
+    """A check module: its metadata and a pure body. Modules satisfy this structurally."""
+
+    METADATA: CheckMetadata
+
+    def check(self, tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
+        ...
+
+
+def first_error(snapshot: Snapshot, parts: Iterable[Part]) -> tuple[Part, str] | None:
+    """The first unreadable part among `parts` with its reason, or None."""
+    for part in parts:
+        reason = snapshot.error(part)
+        if reason is not None:
+            return part, reason
+    return None
+
+
+def listing(values: Iterable[str]) -> str:
+    """Values as one sorted, comma-separated string; 'none' when empty.
+
+    Expected and actual values stay technical and untranslated (scope names, SKUs), so
+    that a report reads the same to anyone comparing it with the admin centre.
+    """
+    items = sorted(set(values), key=str.casefold)
+    return ", ".join(items) if items else "none"
+
+
+def find_group(snapshot: Snapshot, display_name: str) -> Group | None:
+    """A group by display name; Entra display names compare case-insensitively."""
+    group = snapshot.groups.get(display_name)
+    if group is not None:
+        return group
+    wanted = display_name.casefold()
+    return next((g for name, g in snapshot.groups.items() if name.casefold() == wanted), None)
