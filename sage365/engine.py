@@ -1,0 +1,142 @@
+"""The drift engine: read declared tenants through Microsoft Graph and check them.
+
+`check_tenants` reads many tenants concurrently (bounded by a semaphore), each through
+its own Graph client and credential, closed afterwards: one tenant's token, connections
+or failure never reach another. `check_tenant` is the synchronous form for one tenant
+(the Pulumi program's preview gate). Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import datetime as dt
+import inspect
+from typing import Any, Callable, Sequence
+
+from sage365.catalog import Catalog
+from sage365.checks.ids import CHECK_IDS
+from sage365.declaration import Tenant
+from sage365.findings import Finding, Severity, Status, TenantResult
+from sage365.graph.redact import redact
+from sage365.snapshot import Snapshot
+
+CredentialFactory = Callable[[str], Any]  # tenant id -> an azure-identity credential
+Progress = Callable[[TenantResult], None]  # called once per tenant, as each one finishes
+
+
+async def _close(obj: Any) -> None:
+    close = getattr(obj, "close", None) if obj is not None else None
+    if close is not None:
+        result = close()
+        if inspect.isawaitable(result):
+            await result
+
+
+async def read_tenant(
+    tenant: Tenant,
+    catalog: Catalog,
+    *,
+    graph_url: str | None = None,
+    credential: Any = None,
+    credential_factory: CredentialFactory | None = None,
+) -> Snapshot:
+    """One tenant's Snapshot through a client of its own; any failure becomes Snapshot.errors.
+
+    Without graph_url: real Graph with `credential`, else credential_factory(tenant_id),
+    else the environment's credential (sage365.graph.credentials). With graph_url and no
+    credential: the sandbox's static token for this tenant.
+    """
+    from sage365.graph import client as graph  # msgraph: imported on first use, not on import
+    from sage365.graph.reader import failed, read_snapshot
+
+    graph_url = graph.graph_url_from_env(graph_url)
+    try:
+        if credential is None and credential_factory is not None:
+            credential = credential_factory(tenant.tenant_id)
+        elif credential is None and graph_url is None:
+            from sage365.graph.credentials import credential_for
+
+            credential = credential_for(tenant.tenant_id)
+    except Exception as exc:
+        return failed(tenant.tenant_id, redact(f"no credential for tenant {tenant.tenant_id}: {exc}"))
+    http = graph.make_http_client(graph_url or graph.GRAPH_URL)
+    try:
+        client = graph.graph_client(tenant.tenant_id, graph_url=graph_url, credential=credential, http_client=http)
+        return await read_snapshot(client, tenant, catalog)
+    except Exception as exc:  # a bug or an unexpected library error: this tenant only
+        return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
+    finally:
+        await http.aclose()
+        await _close(credential)
+
+
+def _checks_failed(tenant: Tenant, exc: Exception) -> TenantResult:
+    """Every check in error: a crash in a check must never look like a compliant tenant."""
+    message = redact(f"the checks could not run: {type(exc).__name__}: {exc}")
+    findings = tuple(
+        Finding(tenant=tenant.name, check=check, status=Status.ERROR, severity=Severity.HIGH, resource=tenant.tenant_id, message=message)
+        for check in CHECK_IDS
+    )
+    return TenantResult(name=tenant.name, tenant_id=tenant.tenant_id, path=tenant.path, findings=findings)
+
+
+def evaluate(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, today: dt.date, lang: str = "en") -> TenantResult:
+    """Run the checks on a snapshot; never raises."""
+    from sage365 import checks
+
+    try:
+        return checks.result(tenant, catalog, snapshot, today=today, lang=lang)
+    except Exception as exc:
+        return _checks_failed(tenant, exc)
+
+
+async def check_tenants(
+    tenants: Sequence[Tenant],
+    catalog: Catalog,
+    *,
+    graph_url: str | None = None,
+    credential_factory: CredentialFactory | None = None,
+    concurrency: int = 16,
+    today: dt.date,
+    lang: str = "en",
+    progress: Progress | None = None,
+) -> list[TenantResult]:
+    """Read and check every tenant, at most `concurrency` at a time; results in `tenants` order."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(tenant: Tenant) -> TenantResult:
+        async with gate:
+            snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential_factory=credential_factory)
+        result = evaluate(tenant, catalog, snapshot, today=today, lang=lang)
+        if progress is not None:
+            progress(result)
+        return result
+
+    return list(await asyncio.gather(*(one(t) for t in tenants)))
+
+
+def check_tenant(
+    tenant: Tenant,
+    catalog: Catalog,
+    *,
+    graph_url: str | None = None,
+    credential: Any = None,
+    today: dt.date,
+    lang: str = "en",
+) -> TenantResult:
+    """Read and check one tenant, synchronously (for callers without an event loop of their own)."""
+
+    async def run() -> TenantResult:
+        snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential=credential)
+        return evaluate(tenant, catalog, snapshot, today=today, lang=lang)
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(run())
+    # Called from inside a running loop (Pulumi runs programs in one): use a thread's own loop.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()

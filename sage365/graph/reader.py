@@ -1,0 +1,224 @@
+"""Read one tenant's Snapshot from Microsoft Graph in at most two HTTP round trips.
+
+Round trip 1: `GET /organization`, to confirm the token belongs to the declared tenant.
+On a mismatch or an authentication failure nothing more is sent for that tenant: reading
+another tenant's directory with the wrong credentials must never happen silently.
+Round trip 2: one JSON batch (sage365.graph.batch) with everything the checks need.
+Retries of throttled items and nextLink pages are the only extra round trips.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from kiota_abstractions.api_error import APIError
+from msgraph.generated.models.app_role_assignment_collection_response import AppRoleAssignmentCollectionResponse
+from msgraph.generated.models.group_collection_response import GroupCollectionResponse
+from msgraph.generated.models.license_details_collection_response import LicenseDetailsCollectionResponse
+from msgraph.generated.models.o_auth2_permission_grant_collection_response import OAuth2PermissionGrantCollectionResponse
+from msgraph.generated.models.service_principal import ServicePrincipal
+from msgraph.generated.models.subscribed_sku_collection_response import SubscribedSkuCollectionResponse
+from msgraph.generated.models.unified_role_assignment_collection_response import UnifiedRoleAssignmentCollectionResponse
+from msgraph.generated.models.user import User
+
+from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, App, Catalog
+from sage365.declaration import Tenant
+from sage365.graph import mapping
+from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_batch
+from sage365.graph.redact import redact
+from sage365.snapshot import Part, Snapshot
+
+USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled"
+SP_FIELDS = "id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"
+EXPAND_LIMIT = 20  # Graph returns at most 20 objects for an $expand
+
+
+def failed(tenant_id: str, message: str) -> Snapshot:
+    """A snapshot of which nothing could be read: every part carries `message`."""
+    return Snapshot(tenant_id=tenant_id, errors={part: message for part in Part})
+
+
+def declared_apps(tenant: Tenant, catalog: Catalog) -> tuple[App, ...]:
+    """The catalogue apps a tenant declares (consents, then add-ins), once each, in order."""
+    keys = dict.fromkeys((*tenant.consents, *(a.app for a in tenant.addins)))
+    return tuple(catalog.apps[k] for k in keys if k in catalog.apps)
+
+
+def odata_string(value: str) -> str:
+    """An OData string literal: single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _q(value: str) -> str:
+    return quote(value, safe="")
+
+
+def snapshot_requests(tenant: Tenant, catalog: Catalog) -> list[BatchRequest]:
+    """Every request of the second round trip, with ids naming what they read."""
+    upn = quote(tenant.administrator.user_principal_name, safe="@")
+    role_filter = _q(f"roleDefinitionId eq {odata_string(GLOBAL_ADMINISTRATOR_ROLE)}")
+    requests = [
+        BatchRequest("admin", f"/users/{upn}?$select={USER_FIELDS}", User),
+        BatchRequest("licences", f"/users/{upn}/licenseDetails", LicenseDetailsCollectionResponse, True),
+        BatchRequest(
+            "globalAdmins",
+            f"/roleManagement/directory/roleAssignments?$filter={role_filter}&$expand=principal",
+            UnifiedRoleAssignmentCollectionResponse,
+            True,
+        ),
+        BatchRequest("skus", "/subscribedSkus", SubscribedSkuCollectionResponse, True),
+        BatchRequest("sp:graph", f"/servicePrincipals(appId='{MICROSOFT_GRAPH_APP_ID}')?$select={SP_FIELDS}", ServicePrincipal),
+    ]
+    for app in declared_apps(tenant, catalog):
+        sp = f"/servicePrincipals(appId='{_q(app.app_id)}')"
+        requests += [
+            BatchRequest(f"sp:{app.key}", f"{sp}?$select={SP_FIELDS}", ServicePrincipal),
+            BatchRequest(f"grants:{app.key}", f"{sp}/oauth2PermissionGrants", OAuth2PermissionGrantCollectionResponse, True),
+            BatchRequest(f"roles:{app.key}", f"{sp}/appRoleAssignments", AppRoleAssignmentCollectionResponse, True),
+        ]
+    for index, group in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
+        group_filter = _q(f"displayName eq {odata_string(group)}")
+        requests.append(
+            BatchRequest(f"group:{index}", f"/groups?$filter={group_filter}&$expand=members", GroupCollectionResponse, True)
+        )
+    return requests
+
+
+async def read_organization(client: Any, tenant: Tenant) -> Snapshot | tuple[str, tuple[str, ...]]:
+    """Round trip 1: the organization's (name, domains), or a failed Snapshot."""
+    try:
+        response = await client.organization.get()
+    except APIError as exc:
+        status = exc.response_status_code
+        detail = _api_error_text(exc)
+        if status in (401, 403):
+            return failed(tenant.tenant_id, f"authentication failed for tenant {tenant.tenant_id}: {detail}; nothing was read")
+        return failed(tenant.tenant_id, f"cannot read the organization: {detail}; nothing else was read")
+    except Exception as exc:  # network errors, credential errors (azure-identity raises its own types)
+        return failed(tenant.tenant_id, redact(f"cannot reach Microsoft Graph: {type(exc).__name__}: {exc}; nothing was read"))
+    orgs = list(response.value or ()) if response else []
+    if len(orgs) != 1:
+        return failed(tenant.tenant_id, f"GET /organization returned {len(orgs)} organizations; nothing else was read")
+    actual = str(orgs[0].id or "").lower()
+    if actual != tenant.tenant_id.lower():
+        return failed(
+            tenant.tenant_id,
+            f"the credentials belong to tenant {actual}, not to the declared tenant {tenant.tenant_id}; "
+            "nothing else was read",
+        )
+    return mapping.organization(orgs[0])
+
+
+def _api_error_text(exc: APIError) -> str:
+    error = getattr(exc, "error", None)  # ODataError's MainError
+    code = getattr(error, "code", "") or ""
+    message = getattr(error, "message", "") or exc.message or ""
+    status = exc.response_status_code or ""
+    return redact(" ".join(str(p) for p in (status, f"{code}:" if code else "", message) if p).strip())
+
+
+async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy: RetryPolicy = RetryPolicy()) -> Snapshot:
+    """Everything the checks need about `tenant`, read through `client` (a GraphServiceClient)."""
+    organization = await read_organization(client, tenant)
+    if isinstance(organization, Snapshot):
+        return organization
+    name, domains = organization
+    responses = await send_batch(client.request_adapter, snapshot_requests(tenant, catalog), policy=policy)
+    big = [r for key, r in responses.items() if key.startswith("group:") and r.ok and _needs_members(r.value)]
+    members: dict[str, BatchResponse] = {}
+    if big:  # a group $expand stops at 20 members: read those groups' members in full
+        members = await send_batch(
+            client.request_adapter,
+            [
+                BatchRequest(str(g.id), f"/groups/{_q(str(g.id))}/members", _members_model(), True)
+                for r in big
+                for g in r.value[:1]
+            ],
+            policy=policy,
+        )
+    return build_snapshot(tenant, catalog, name, domains, responses, members)
+
+
+def _needs_members(groups: list[Any]) -> bool:
+    return bool(groups) and len(groups[0].members or ()) >= EXPAND_LIMIT
+
+
+def _members_model() -> type:
+    from msgraph.generated.models.directory_object_collection_response import DirectoryObjectCollectionResponse
+
+    return DirectoryObjectCollectionResponse
+
+
+def _error(what: str, response: BatchResponse) -> str:
+    return redact(f"cannot read {what}: {response.describe()}")
+
+
+def build_snapshot(
+    tenant: Tenant,
+    catalog: Catalog,
+    organization_name: str,
+    domains: tuple[str, ...],
+    responses: dict[str, BatchResponse],
+    members: dict[str, BatchResponse] | None = None,
+) -> Snapshot:
+    """Map the batch's responses into a Snapshot; any unreadable part is an error, 404s are absences."""
+    errors: dict[Part, list[str]] = {}
+    upn = tenant.administrator.user_principal_name
+
+    def ok(key: str, part: Part, what: str) -> BatchResponse | None:
+        """The response when readable; None when absent (404) or unreadable (recorded)."""
+        response = responses[key]
+        if response.ok:
+            return response
+        if response.status != 404:
+            errors.setdefault(part, []).append(_error(what, response))
+        return None
+
+    admin = ok("admin", Part.ADMINISTRATOR, f"the administrator {upn}")
+    licences = ok("licences", Part.ADMINISTRATOR_LICENCES, f"the licences of {upn}")
+    admins = ok("globalAdmins", Part.GLOBAL_ADMINS, "the Global Administrator role assignments")
+    skus = ok("skus", Part.SUBSCRIBED_SKUS, "the subscribed SKUs")
+    graph = ok("sp:graph", Part.SERVICE_PRINCIPALS, "Microsoft Graph's service principal")
+
+    service_principals, grants, assignments = {}, {}, {}
+    for app in declared_apps(tenant, catalog):
+        sp = ok(f"sp:{app.key}", Part.SERVICE_PRINCIPALS, f"the service principal of {app.key} ({app.app_id})")
+        app_grants = ok(f"grants:{app.key}", Part.GRANTS, f"the delegated permission grants of {app.key}")
+        app_roles = ok(f"roles:{app.key}", Part.APP_ROLE_ASSIGNMENTS, f"the app role assignments of {app.key}")
+        if sp is None:
+            continue  # absent (or unreadable, recorded): nothing can be granted to it
+        principal = mapping.service_principal(sp.value)
+        service_principals[app.app_id] = principal
+        if app_grants is not None:
+            grants[principal.id] = tuple(mapping.grant(g) for g in app_grants.value)
+        if app_roles is not None:
+            assignments[principal.id] = tuple(mapping.app_role_assignment(a) for a in app_roles.value)
+
+    groups = {}
+    for index, display_name in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
+        found = ok(f"group:{index}", Part.GROUPS, f"the group {display_name!r}")
+        if found is None or not found.value:
+            continue
+        group = found.value[0]
+        full = (members or {}).get(str(group.id))
+        if full is not None and not full.ok:
+            errors.setdefault(Part.GROUPS, []).append(_error(f"the members of {display_name!r}", full))
+            continue
+        groups[display_name] = mapping.group(group, full.value if full is not None else None)
+
+    return Snapshot(
+        tenant_id=tenant.tenant_id,
+        organization_name=organization_name,
+        verified_domains=domains,
+        administrator=mapping.user(admin.value) if admin else None,
+        administrator_licences=tuple(mapping.licence_detail(d) for d in licences.value) if licences else (),
+        global_administrator_ids=mapping.global_administrator_ids(admins.value) if admins else frozenset(),
+        subscribed_skus=tuple(mapping.subscribed_sku(k) for k in skus.value) if skus else (),
+        graph_service_principal=mapping.service_principal(graph.value) if graph else None,
+        service_principals=service_principals,
+        grants=grants,
+        app_role_assignments=assignments,
+        groups=groups,
+        errors={part: "; ".join(messages) for part, messages in errors.items()},
+    )
