@@ -1,0 +1,83 @@
+"""Admin consent for one Sage app in one tenant, as Pulumi resources.
+
+What the manual "accept: Sage ... may access your data" step leaves in Entra ID: the
+app's service principal, a delegated grant to Microsoft Graph for all users with exactly
+the catalogue's scopes, and one app role assignment per application permission.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_azuread as azuread
+
+from sage365.catalog import MICROSOFT_GRAPH_APP_ID, App
+
+
+@dataclass(frozen=True)
+class ConsentArgs:
+    app: App  # the catalogue entry: appId, delegated scopes, application roles
+
+
+class Consent(pulumi.ComponentResource):
+    """`sage365:consent:Consent`: one Sage app consented in the tenant."""
+
+    service_principal: azuread.ServicePrincipal
+    grant: azuread.ServicePrincipalDelegatedPermissionGrant | None
+    app_role_assignments: dict[str, azuread.AppRoleAssignment]
+
+    def __init__(self, name: str, args: ConsentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("sage365:consent:Consent", name, None, opts)
+        app = args.app
+        child = pulumi.ResourceOptions(parent=self)
+
+        # use_existing: the SP usually exists already (Sage's sign-up flow creates it);
+        # protect: deleting it would revoke every user's access to the Sage app at once.
+        self.service_principal = azuread.ServicePrincipal(
+            f"{name}-sp",
+            client_id=app.app_id,
+            use_existing=True,
+            opts=pulumi.ResourceOptions(parent=self, protect=True),
+        )
+        # Read, never managed: Microsoft Graph's SP belongs to Microsoft.
+        graph = azuread.get_service_principal_output(
+            client_id=MICROSOFT_GRAPH_APP_ID, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+
+        self.grant = None
+        if app.delegated_scopes:
+            # No user_object_id: admin consent for all users (consentType AllPrincipals).
+            self.grant = azuread.ServicePrincipalDelegatedPermissionGrant(
+                f"{name}-grant",
+                service_principal_object_id=self.service_principal.object_id,
+                resource_service_principal_object_id=graph.object_id,
+                claim_values=list(app.delegated_scopes),
+                opts=child,
+            )
+
+        self.app_role_assignments = {}
+        for role in app.app_roles:
+            self.app_role_assignments[role] = azuread.AppRoleAssignment(
+                f"{name}-role-{role}",
+                app_role_id=graph.app_role_ids.apply(lambda ids, role=role: _role_id(ids, role)),
+                principal_object_id=self.service_principal.object_id,
+                resource_object_id=graph.object_id,
+                opts=child,
+            )
+
+        self.register_outputs(
+            {
+                "appId": app.app_id,
+                "servicePrincipalObjectId": self.service_principal.object_id,
+                "delegatedScopes": list(app.delegated_scopes),
+                "appRoles": list(app.app_roles),
+            }
+        )
+
+
+def _role_id(app_role_ids: dict[str, str] | None, role: str) -> str:
+    """Graph's id for an application permission; a catalogue typo must fail, not assign nothing."""
+    if not app_role_ids or role not in app_role_ids:
+        raise ValueError(f"Microsoft Graph has no application permission named {role!r}")
+    return app_role_ids[role]
