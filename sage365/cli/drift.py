@@ -1,9 +1,136 @@
-"""`sage365 drift`: being built (issue 4)."""
+"""`sage365 drift`: read declared tenants live through Microsoft Graph and report drift.
+
+Loads every tenant file first (a single bad file stops everything before any tenant is
+read), runs sage365.engine, renders with sage365.reports, exits with findings.exit_code:
+0 compliant, 1 drift, 2 a tenant could not be checked (or a usage error).
+msgraph and azure-identity are imported only when the command runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Callable, Optional
 
 import typer
 
+from sage365.catalog import DEFAULT_CATALOG, load_catalog
+from sage365.declaration import DeclarationError, Tenant, load_tenant, tenant_files
+from sage365.findings import TenantResult, exit_code
 
-def drift() -> None:
-    """Report drift between live tenants and their declarations (being built)."""
-    typer.echo("sage365 drift: not built yet", err=True)
-    raise typer.Exit(2)
+PROGRESS_THRESHOLD = 10  # fewer tenants than this finish before a bar would be worth drawing
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    html = "html"
+
+
+class Lang(str, Enum):
+    en = "en"
+    fr = "fr"
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"sage365 drift: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _today(value: Optional[str]) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
+
+
+def load_tenants(paths: list[Path]) -> list[Tenant]:
+    """Every tenant file under `paths`; all problems of all files on stderr, then exit 2."""
+    for path in paths:
+        if not path.exists():
+            raise _fail(f"{path}: no such file or folder")
+    files = tenant_files(paths)
+    if not files:
+        raise _fail(f"no tenant files (*.yaml) in {', '.join(map(str, paths))}")
+    tenants, problems = [], []
+    for file in files:
+        try:
+            tenants.append(load_tenant(file))
+        except DeclarationError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        raise _fail(f"{len(problems)} problem(s) in the tenant files: nothing was read")
+    return tenants
+
+
+def _run(tenants: list[Tenant], run: Callable[[Callable[[TenantResult], None] | None], list[TenantResult]]) -> list[TenantResult]:
+    """Run the engine, with a progress bar on stderr when it is a terminal and the fleet is large."""
+    if len(tenants) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
+        return run(None)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn("reading tenants"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=Console(stderr=True), transient=True,
+    ) as bar:
+        task = bar.add_task("tenants", total=len(tenants))
+        return run(lambda result: bar.advance(task))
+
+
+def drift(
+    paths: list[Path] = typer.Argument(None, help="Tenant files or folders.  [default: tenants/]", show_default=False),
+    catalog: Path = typer.Option(DEFAULT_CATALOG, "--catalog", help="The catalogue of Sage apps."),
+    graph_url: Optional[str] = typer.Option(
+        None, "--graph-url", envvar="SAGE365_GRAPH_URL",
+        help="Microsoft Graph base URL override, e.g. the sandbox's http://127.0.0.1:PORT/v1.0 (sandbox tokens).",
+    ),
+    fmt: Format = typer.Option(Format.table, "--format", help="Report format."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
+    concurrency: int = typer.Option(16, "--concurrency", min=1, help="Tenants read at the same time."),
+    lang: Lang = typer.Option(Lang.en, "--lang", help="Language of messages and remediations."),
+    today: Optional[str] = typer.Option(None, "--today", help="Date for waiver expiry and the report's date (YYYY-MM-DD).  [default: today]"),
+) -> None:
+    """Report drift between live tenants and their declarations. Exit 0 compliant, 1 drift, 2 error."""
+    day = _today(today)
+    tenants = load_tenants(paths or [Path("tenants")])
+    try:
+        loaded_catalog = load_catalog(catalog)
+    except DeclarationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        raise _fail("the catalogue cannot be used: nothing was read") from None
+
+    from sage365 import engine, reports  # msgraph comes in with the engine's first read
+
+    def run(progress: Callable[[TenantResult], None] | None) -> list[TenantResult]:
+        return asyncio.run(
+            engine.check_tenants(
+                tenants, loaded_catalog, graph_url=graph_url, concurrency=concurrency,
+                today=day, lang=lang.value, progress=progress,
+            )
+        )
+
+    results = _run(tenants, run)
+    # A pinned --today pins the report's timestamp too, so reports can be compared exactly.
+    generated_at = (
+        dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc) if today else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    )
+    text = reports.render(fmt.value, results, lang=lang.value, generated_at=generated_at)
+    if output is not None:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise _fail(f"{output}: {exc.strerror}") from None
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    raise typer.Exit(exit_code(results))
