@@ -18,7 +18,7 @@ validate: $(STAMP)
 	$(BIN)/sage365 validate tenants/
 
 demo: $(STAMP)
-	$(BIN)/sage365 validate tenants/
+	bash scripts/demo.sh
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -n 2

@@ -31,7 +31,7 @@ CASES = {
     "bad-date": "14:7: spec.waivers[0].expires: '2026-02-30' is not a valid date (YYYY-MM-DD)",
     "bad-guid": "7:3: spec.tenantId: '4444-not-a-guid' is not a valid GUID",
     "bad-upn": "14:15: spec.addins[0].users[0]: 'alice.example.fr' is not a valid user principal name",
-    "broken-syntax": "4:1: expected ',' or '}', but got '<stream end>'",
+    "broken-syntax": "4:1: did not find expected ',' or '}'",
     "duplicate-key": "8:3: duplicate key 'tenantId' (first at line 6)",
     "empty": "1:1: empty file",
     "expired-waiver": "14:7: spec.waivers[0].expires: waiver for 'tenant.subscription' expired on 2026-01-31: renew it with a new reason or remove it",

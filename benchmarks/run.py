@@ -1,0 +1,30 @@
+"""`make bench`: every benchmark, in turn, with its numbers on stdout."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = [
+    ["validate_fleet.py", "--tenants", "2000"],
+    ["drift_fleet.py", "--tenants", "1000"],
+]
+
+
+def main() -> int:
+    status = 0
+    for script, *args in BENCHMARKS:
+        path = HERE / script
+        if not path.exists():
+            print(f"{script}: missing", file=sys.stderr)
+            status = 1
+            continue
+        print(f"== {script} {' '.join(args)}", flush=True)
+        status |= subprocess.run([sys.executable, str(path), *args], check=False).returncode
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
