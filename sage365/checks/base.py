@@ -37,8 +37,8 @@ NOT_IN_CATALOG: Text = {
     "fr": "Le catalogue n'a pas d'application « {key} » : ajoutez-la à catalog/catalog.yaml ou corrigez le fichier du tenant",
 }
 WAIVED_MESSAGE: Text = {
-    "en": "{message} Waived until {expires}: {reason}",
-    "fr": "{message} Dérogation jusqu'au {expires} : {reason}",
+    "en": "{message} (waived until {expires}: {reason})",
+    "fr": "{message} (dérogation jusqu'au {expires} : {reason})",
 }
 
 
