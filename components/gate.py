@@ -45,7 +45,12 @@ class GateOutcome:
     premium_sku_id: str | None  # the SKU to assign the administrator, or None
 
 
-def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings, *, today: dt.date | None = None) -> GateOutcome:
+def today() -> dt.date:
+    """The date waivers are judged on (a function, so tests can fix it)."""
+    return dt.date.today()
+
+
+def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings) -> GateOutcome:
     """Log the gate's verdict; raise pulumi.RunError when a blocking prerequisite is missing.
 
     Also chooses the administrator's premium SKU: from the live tenant when the gate reads
@@ -59,7 +64,7 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings, *, today:
         )
         return GateOutcome(settings.premium_sku_id if allowed else None)
 
-    snapshot, result = _read_and_check(tenant, catalog, settings, today or dt.date.today())
+    snapshot, result = _read_and_check(tenant, catalog, settings, today())
     sku = None
     if allowed and not snapshot.error(Part.ADMINISTRATOR, Part.ADMINISTRATOR_LICENCES, Part.SUBSCRIBED_SKUS):
         sku = gate.premium_sku_to_assign(
@@ -79,7 +84,7 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings, *, today:
 
 
 def _read_and_check(
-    tenant: Tenant, catalog: Catalog, settings: GateSettings, today: dt.date
+    tenant: Tenant, catalog: Catalog, settings: GateSettings, on: dt.date
 ) -> tuple[Snapshot, TenantResult]:
     """The live tenant read once through the drift engine, and its findings.
 
@@ -94,4 +99,4 @@ def _read_and_check(
     # A worker thread with its own loop: the Pulumi program already runs inside one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         snapshot = pool.submit(asyncio.run, read()).result()
-    return snapshot, engine.evaluate(tenant, catalog, snapshot, today=today)
+    return snapshot, engine.evaluate(tenant, catalog, snapshot, today=on)

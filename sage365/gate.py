@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sage365.catalog import Catalog
-from sage365.findings import Finding, Status
+from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import Snapshot
 
 # A check that cannot read its data never passes: for a blocking check that is a stop too.
@@ -50,7 +50,8 @@ def decide(
     *,
     licence_will_be_assigned: bool = False,
 ) -> GateDecision:
-    """Split findings into blocking errors and warnings; passes and waivers say nothing.
+    """Split findings into blocking errors and warnings; passes, waivers and informational
+    failures (severity info: facts, not drift, as in TenantResult.status) say nothing.
 
     licence_will_be_assigned: this very update assigns the administrator a free P1/P2
     seat, so a failing `admin.premium_licence` is what the update fixes, not a stop.
@@ -59,6 +60,8 @@ def decide(
     warnings: list[str] = []
     for finding in findings:
         if finding.status not in _BLOCKING_STATUSES:
+            continue
+        if finding.status is Status.FAIL and finding.severity is Severity.INFO and finding.check not in blocking:
             continue
         message = finding_message(finding)
         fixed_by_update = (

@@ -1,0 +1,89 @@
+"""The preview gate inside the program, with the drift engine's read replaced by fixed
+findings: what is logged, and that a blocked run registers nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+import components.gate
+from components.program import main
+from sage365.findings import Finding, Severity, Status, TenantResult
+from sage365.snapshot import Snapshot, SubscribedSku, ServicePlan, User
+from tests.components.harness import run_program
+
+TENANT_ID = "11111111-1111-4111-8111-111111111111"
+CONFIG = {"azuread:tenantId": TENANT_ID, "azuread:useOidc": "true"}
+P1 = ServicePlan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", "Success")
+AAD_P1 = SubscribedSku("078d2b04-f1bd-4111-bbd4-b4b1b354cef4", "AAD_PREMIUM", "Enabled", 2, 1, (P1,))
+
+
+def fake_read(findings: list[Finding], snapshot: Snapshot | None = None):
+    snapshot = snapshot or Snapshot(tenant_id=TENANT_ID)
+
+    def read(tenant, catalog, settings, today):
+        return snapshot, TenantResult(tenant.name, tenant.tenant_id, tenant.path, tuple(findings))
+
+    return read
+
+
+def finding(check: str, status: Status, **kw) -> Finding:
+    return Finding(tenant="contoso", check=check, status=status, severity=Severity.HIGH,
+                   resource="admin@contoso.onmicrosoft.com", **kw)
+
+
+NOT_GLOBAL_ADMIN = finding("admin.global_admin", Status.FAIL, message="not a Global Administrator",
+                           remediation="assign the Global Administrator role")
+MEMBER_MISSING = finding("addin.members", Status.FAIL, message="bob@contoso.fr is not in the group")
+
+
+def test_blocking_finding_fails_the_run_with_log_error(monkeypatch):
+    monkeypatch.setattr(components.gate, "_read_and_check", fake_read([NOT_GLOBAL_ADMIN, MEMBER_MISSING]))
+    run = run_program(main, stack="contoso", config=CONFIG)
+    assert run.messages("ERROR") == [
+        "tenant contoso: check admin.global_admin failed for admin@contoso.onmicrosoft.com: "
+        "not a Global Administrator. Remediation: assign the Global Administrator role"
+    ]
+    assert run.messages("WARNING") == [
+        "tenant contoso: check addin.members failed for admin@contoso.onmicrosoft.com: bob@contoso.fr is not in the group"
+    ]
+    assert str(run.error) == (
+        "tenant contoso: preview gate refused the run (1 blocking prerequisite(s) missing, "
+        "see the errors above); nothing was registered"
+    )
+    assert run.resources == []
+
+
+def test_non_blocking_drift_warns_and_registers(monkeypatch):
+    monkeypatch.setattr(components.gate, "_read_and_check", fake_read([MEMBER_MISSING]))
+    run = run_program(main, stack="contoso", config=CONFIG)
+    assert run.error is None
+    assert run.messages("ERROR") == []
+    assert len(run.messages("WARNING")) == 1
+    assert len(run.resources) == 14  # no free seat known: no licence
+
+
+def test_free_seat_from_the_live_tenant_is_assigned(monkeypatch):
+    missing = finding("admin.premium_licence", Status.FAIL, message="no P1/P2")
+    snapshot = Snapshot(tenant_id=TENANT_ID, administrator=User("a", "admin@contoso.onmicrosoft.com"),
+                        subscribed_skus=(AAD_P1,))
+    monkeypatch.setattr(components.gate, "_read_and_check", fake_read([missing], snapshot))
+    run = run_program(main, stack="contoso", config=CONFIG)
+    assert run.error is None
+    assert run.messages("ERROR") == []
+    assert run.messages("WARNING") == ["tenant contoso: check admin.premium_licence failed for admin@contoso.onmicrosoft.com: no P1/P2"]
+    licence = run.by_name["contoso-admin-licence-user-licence"]
+    assert run.state[licence.urn]["skuId"] == AAD_P1.sku_id
+    assert len(run.resources) == 16
+
+
+def test_skip_gate_never_reads_the_tenant(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the gate read the tenant although skipGate is set")
+
+    monkeypatch.setattr(components.gate, "_read_and_check", boom)
+    run = run_program(main, stack="contoso", config=CONFIG | {"sage365:skipGate": "true"})
+    assert run.error is None
+    assert run.messages("WARNING") == [
+        "tenant contoso: the preview gate is DISABLED by stack config sage365:skipGate; "
+        "prerequisites (Global Administrator, Entra ID P1/P2, subscription) were not checked"
+    ]

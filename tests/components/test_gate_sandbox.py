@@ -1,0 +1,82 @@
+"""The preview gate end to end: the program reads the Graph sandbox (sandbox/demo.yaml)
+through the real drift engine and checks, then registers or refuses under mocks."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+import components.gate
+from components.program import main
+from tests.components.harness import run_program
+
+TENANT_IDS = {
+    "contoso": "11111111-1111-4111-8111-111111111111",
+    "fabrikam": "22222222-2222-4222-8222-222222222222",
+    "northwind": "33333333-3333-4333-8333-333333333333",
+}
+
+
+@pytest.fixture(autouse=True)
+def fixed_today(monkeypatch):
+    # northwind's waiver expires on 2027-06-30: judge it on a fixed day.
+    monkeypatch.setattr(components.gate, "today", lambda: dt.date(2026, 5, 1))
+
+
+def config(stack: str, sandbox) -> dict[str, str]:
+    return {"azuread:tenantId": TENANT_IDS[stack], "azuread:useOidc": "true", "sage365:graphUrl": sandbox.base_url}
+
+
+def test_fabrikam_without_p1_fails_the_preview(demo_sandbox):
+    run = run_program(main, stack="fabrikam", config=config("fabrikam", demo_sandbox))
+    assert run.messages("ERROR") == [
+        "tenant fabrikam: check admin.premium_licence failed for admin@fabrikam.onmicrosoft.com: "
+        'admin@fabrikam.onmicrosoft.com has no active Entra ID P1/P2 plan (Sage: "no active Azure AD Premium '
+        'licence") (expected: AAD_PREMIUM or AAD_PREMIUM_P2 with provisioningStatus Success; actual: none). '
+        "Remediation: Buy Microsoft Entra ID P1 in the Microsoft 365 admin centre: Billing > Purchase services > "
+        "Security > Microsoft Entra ID P1 (one licence is enough), then assign it to the administrator only "
+        "(Users > Active users > the administrator > Licenses and apps)."
+    ]
+    assert run.messages("WARNING") == []  # no free seat is a fact (severity info), not drift
+    assert str(run.error) == (
+        "tenant fabrikam: preview gate refused the run (1 blocking prerequisite(s) missing, "
+        "see the errors above); nothing was registered"
+    )
+    assert run.resources == []
+
+
+def test_compliant_contoso_registers_everything(demo_sandbox):
+    run = run_program(main, stack="contoso", config=config("contoso", demo_sandbox))
+    assert run.error is None
+    assert run.logs == []
+    # The administrator already holds P1 through Business Premium: no licence to assign.
+    assert sorted(r.name for r in run.resources) == sorted([
+        "contoso-azuread", "contoso",
+        "contoso-consent-sage-business-center", "contoso-consent-sage-business-center-sp",
+        "contoso-consent-sage-business-center-grant", "contoso-consent-sage-business-center-role-User.Read.All",
+        "contoso-consent-sage-contact", "contoso-consent-sage-contact-sp", "contoso-consent-sage-contact-grant",
+        "contoso-addin-sage-contact", "contoso-addin-sage-contact-group",
+        "contoso-addin-sage-contact-member-alice@contoso.fr", "contoso-addin-sage-contact-member-bob@contoso.fr",
+        "contoso-addin-sage-contact-assignment",
+    ])
+    assert run.stack_outputs["summary"]["administratorLicenceSkuId"] is None
+
+
+def test_northwind_drift_warns_and_registers(demo_sandbox):
+    run = run_program(main, stack="northwind", config=config("northwind", demo_sandbox))
+    assert run.error is None
+    assert run.messages("ERROR") == []
+    assert [m.split(":")[1].strip() for m in run.messages("WARNING")] == [
+        "check consent.delegated_scopes failed for sage-business-center",
+        "check addin.members failed for david@northwind-traders.fr",
+    ]
+    assert len(run.resources) == 14
+
+
+def test_graph_url_from_the_environment(demo_sandbox, monkeypatch):
+    monkeypatch.setenv("SAGE365_GRAPH_URL", demo_sandbox.base_url)
+    cfg = {k: v for k, v in config("fabrikam", demo_sandbox).items() if k != "sage365:graphUrl"}
+    run = run_program(main, stack="fabrikam", config=cfg)
+    assert "check admin.premium_licence failed" in str(run.messages("ERROR"))
+    assert run.resources == []
