@@ -21,7 +21,8 @@ def user(u: Any) -> s.User:
         id=_id(u.id),
         user_principal_name=u.user_principal_name or "",
         display_name=u.display_name or "",
-        # Graph omits accountEnabled unless selected; the reader always selects it.
+        # Graph omits accountEnabled unless selected: the reader selects it for the
+        # administrator; expanded group members come with the default properties only.
         account_enabled=u.account_enabled is not False,
     )
 

@@ -18,7 +18,7 @@ _PATTERNS = (
     # key=value or "key": "value" pairs whose key names a secret.
     re.compile(
         r"""(?ix)
-        (?P<key>["']?(?:access_token|refresh_token|id_token|client_secret|client_assertion|password|
+        (?P<key>["']?(?<![A-Za-z0-9])(?:access_token|refresh_token|id_token|client_secret|client_assertion|password|
         assertion|secret|token|sig)["']?\s*[:=]\s*)
         (?P<value>"[^"]*"|'[^']*'|[^\s&,;"'}]+)"""
     ),

@@ -28,5 +28,6 @@ def test_secret_named_values_are_redacted_keeping_the_shape():
 
 
 def test_ordinary_graph_errors_are_left_alone():
+    assert redact("401 InvalidAuthenticationToken: Access token is empty.") == "401 InvalidAuthenticationToken: Access token is empty."
     text = "403 Authorization_RequestDenied: Insufficient privileges to complete the operation. code: Request_ResourceNotFound"
     assert redact(text) == text
