@@ -8,8 +8,6 @@ import pytest
 
 from sage365.catalog import load_catalog
 from sage365.declaration import load_tenant
-from sage365.sandbox.server import SandboxServer
-from sage365.sandbox.state import load_state, state_from_json
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,19 +16,13 @@ BETA = "bbbbbbbb-bbbb-4bbb-8bbb-bbbbbbbbbbbb"
 
 
 @pytest.fixture
-def start_sandbox():
-    """start_sandbox(state path or dict, **options) -> a started SandboxServer, stopped after the test."""
-    servers: list[SandboxServer] = []
+def start_sandbox(sandbox_server):
+    """The shared sandbox_server factory (tests/sandbox_fixtures.py), defaulting to this folder's state."""
 
-    def start(state: Path | dict = FIXTURES / "state.yaml", **options) -> SandboxServer:
-        loaded = state_from_json(state) if isinstance(state, dict) else load_state(state)
-        server = SandboxServer(loaded, **options).start()
-        servers.append(server)
-        return server
+    def start(state: Path | dict = FIXTURES / "state.yaml", **options):
+        return sandbox_server(state, **options)
 
-    yield start
-    for server in servers:
-        server.stop()
+    return start
 
 
 @pytest.fixture
