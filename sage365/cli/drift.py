@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import shutil
 import sys
 from enum import Enum
 from pathlib import Path
@@ -125,7 +126,10 @@ def drift(
     generated_at = (
         dt.datetime.combine(day, dt.time(), tzinfo=dt.timezone.utc) if today else dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     )
-    text = reports.render(fmt.value, results, lang=lang.value, generated_at=generated_at)
+    options = {}
+    if fmt is Format.table and output is None and sys.stdout.isatty():
+        options = {"color": True, "width": shutil.get_terminal_size().columns}
+    text = reports.render(fmt.value, results, lang=lang.value, generated_at=generated_at, **options)
     if output is not None:
         try:
             output.write_text(text, encoding="utf-8")

@@ -1,0 +1,159 @@
+"""The drift engine over real HTTP against the in-process Graph sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+from azure.core.credentials import AccessToken
+
+from sage365 import engine
+from sage365.catalog import load_catalog
+from sage365.checks.ids import CHECK_IDS
+from sage365.declaration import load_tenant
+from sage365.findings import Finding, Severity, Status, TenantResult, TenantStatus, exit_code
+from sage365.graph import reader
+from sage365.snapshot import Part, Snapshot
+from tests.sandbox_fixtures import CONTOSO, FABRIKAM, NORTHWIND
+
+ROOT = Path(__file__).resolve().parents[2]
+TODAY = dt.date(2026, 11, 28)
+STRANGER = "44444444-4444-4444-8444-444444444444"  # declared, unknown to the sandbox
+
+
+@pytest.fixture
+def catalog():
+    return load_catalog(ROOT / "catalog" / "catalog.yaml")
+
+
+@pytest.fixture
+def demo():
+    return [load_tenant(ROOT / "tenants" / f"{n}.yaml") for n in ("contoso", "fabrikam", "northwind")]
+
+
+def statuses(results: list[TenantResult]) -> list[tuple[str, TenantStatus]]:
+    return [(r.name, r.status) for r in results]
+
+
+def test_the_demo_fleet_is_checked_concurrently_in_order(demo_sandbox, demo, catalog):
+    seen: list[str] = []
+    results = asyncio.run(engine.check_tenants(demo, catalog, graph_url=demo_sandbox.base_url, today=TODAY,
+                                               progress=lambda r: seen.append(r.name)))
+    assert statuses(results) == [("contoso", TenantStatus.COMPLIANT), ("fabrikam", TenantStatus.DRIFT),
+                                 ("northwind", TenantStatus.DRIFT)]
+    assert sorted(seen) == ["contoso", "fabrikam", "northwind"]
+    assert exit_code(results) == 1
+    failing = [(r.name, f.check, f.resource) for r in results for f in r.findings if f.status is not Status.PASS]
+    assert failing == [
+        ("fabrikam", "admin.premium_licence", "admin@fabrikam.onmicrosoft.com"),
+        ("fabrikam", "tenant.free_premium_seat", "fabrikam.onmicrosoft.com"),
+        ("northwind", "tenant.subscription", "northwind.onmicrosoft.com"),
+        ("northwind", "tenant.free_premium_seat", "northwind.onmicrosoft.com"),
+        ("northwind", "consent.delegated_scopes", "sage-business-center"),
+        ("northwind", "addin.members", "david@northwind-traders.fr"),
+    ]
+    assert [f.status for r in results for f in r.findings if (r.name, f.check) == ("northwind", "tenant.subscription")] == [Status.WAIVED]
+    counts = demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"]
+    assert counts == {t: {"GET /organization": 1, "POST /$batch": 1} for t in (CONTOSO, FABRIKAM, NORTHWIND)}
+
+
+def test_one_unreadable_tenant_does_not_affect_the_others(demo_sandbox, demo, catalog):
+    stranger = dataclasses.replace(demo[0], name="stranger", tenant_id=STRANGER)
+    results = asyncio.run(engine.check_tenants([stranger, *demo], catalog, graph_url=demo_sandbox.base_url, today=TODAY))
+    assert statuses(results) == [("stranger", TenantStatus.ERROR), ("contoso", TenantStatus.COMPLIANT),
+                                 ("fabrikam", TenantStatus.DRIFT), ("northwind", TenantStatus.DRIFT)]
+    assert exit_code(results) == 2
+    assert {f.status for f in results[0].findings} == {Status.ERROR}
+    assert results[0].findings[0].message == (
+        f"Could not read administrator: authentication failed for tenant {STRANGER}: 401 InvalidAuthenticationToken: "
+        f"Access token validation failure: tenant '{STRANGER}' is not known to this sandbox.; nothing was read"
+    )
+
+
+class TokenFor:
+    def __init__(self, tenant_id: str) -> None:
+        self.tenant_id = tenant_id
+
+    def get_token(self, *scopes, **kwargs) -> AccessToken:
+        return AccessToken(f"sandbox.{self.tenant_id}", int(time.time()) + 3600)
+
+
+def test_a_credential_of_the_wrong_tenant_reads_nothing_more_and_spares_the_others(demo_sandbox, demo, catalog):
+    # fabrikam's declaration gets contoso's credentials: a partner's copy-paste mistake.
+    factory = lambda tenant_id: TokenFor(CONTOSO if tenant_id == FABRIKAM else tenant_id)  # noqa: E731
+    results = asyncio.run(engine.check_tenants(demo, catalog, graph_url=demo_sandbox.base_url, credential_factory=factory,
+                                               today=TODAY))
+    assert statuses(results) == [("contoso", TenantStatus.COMPLIANT), ("fabrikam", TenantStatus.ERROR),
+                                 ("northwind", TenantStatus.DRIFT)]
+    message = f"the credentials belong to tenant {CONTOSO}, not to the declared tenant {FABRIKAM}; nothing else was read"
+    assert results[1].findings[0].message == f"Could not read administrator: {message}"
+    assert {f.status for f in results[1].findings} == {Status.ERROR}
+    assert all(f.message.endswith(f": {message}") for f in results[1].findings)
+    counts = demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"]
+    # contoso's own read (2) plus fabrikam's single GET /organization with contoso's token.
+    assert counts == {CONTOSO: {"GET /organization": 2, "POST /$batch": 1},
+                      NORTHWIND: {"GET /organization": 1, "POST /$batch": 1}}
+
+
+def test_concurrency_is_bounded(demo_sandbox, demo, catalog, monkeypatch):
+    active, peak = 0, 0
+    original = reader.read_snapshot
+
+    async def counting(*args, **kwargs):
+        nonlocal active, peak
+        active += 1
+        peak = max(peak, active)
+        try:
+            await asyncio.sleep(0.05)
+            return await original(*args, **kwargs)
+        finally:
+            active -= 1
+
+    monkeypatch.setattr(reader, "read_snapshot", counting)
+    fleet = [dataclasses.replace(t, name=f"{t.name}-{i}") for i in range(4) for t in demo]
+    results = asyncio.run(engine.check_tenants(fleet, catalog, graph_url=demo_sandbox.base_url, concurrency=3, today=TODAY))
+    assert peak == 3
+    assert [r.name for r in results] == [t.name for t in fleet]
+    with pytest.raises(ValueError, match="concurrency must be at least 1"):
+        asyncio.run(engine.check_tenants(fleet, catalog, concurrency=0, today=TODAY))
+
+
+def test_check_tenant_is_synchronous_even_inside_a_running_loop(demo_sandbox, demo, catalog):
+    fabrikam = demo[1]
+    direct = engine.check_tenant(fabrikam, catalog, graph_url=demo_sandbox.base_url, today=TODAY)
+
+    async def inside_a_loop() -> TenantResult:
+        return engine.check_tenant(fabrikam, catalog, graph_url=demo_sandbox.base_url, today=TODAY, lang="fr")
+
+    in_loop = asyncio.run(inside_a_loop())
+    assert (direct.status, in_loop.status) == (TenantStatus.DRIFT, TenantStatus.DRIFT)
+    assert [f.check for f in direct.findings] == [f.check for f in in_loop.findings]
+    assert direct.findings != in_loop.findings  # French messages
+
+
+def test_a_failing_credential_is_a_redacted_error(demo, catalog):
+    def factory(tenant_id: str):
+        raise RuntimeError("AADSTS7000215: invalid client secret provided; client_secret=abc123~xyz")
+
+    snapshot = asyncio.run(engine.read_tenant(demo[0], catalog, credential_factory=factory))
+    message = f"no credential for tenant {CONTOSO}: AADSTS7000215: invalid client secret provided; client_secret=[redacted]"
+    assert snapshot == Snapshot(tenant_id=CONTOSO, errors={part: message for part in Part})
+
+
+def test_a_crash_in_the_checks_is_an_error_for_every_check(demo, catalog, monkeypatch):
+    import sage365.checks
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(sage365.checks, "result", broken)
+    result = engine.evaluate(demo[0], catalog, Snapshot(tenant_id=CONTOSO), today=TODAY)
+    message = "the checks could not run: KeyError: 'boom'"
+    assert result == TenantResult("contoso", CONTOSO, demo[0].path, tuple(
+        Finding("contoso", check, Status.ERROR, Severity.HIGH, CONTOSO, message=message) for check in CHECK_IDS
+    ))
+    assert result.status is TenantStatus.ERROR
