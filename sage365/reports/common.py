@@ -1,0 +1,91 @@
+"""What every report shares: translated labels, worst-first ordering, the fleet summary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from sage365.findings import Finding, Severity, Status, TenantResult, TenantStatus, exit_code
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "sage365 drift report",
+        "tenants": "tenants", "tenant": "Tenant", "status": "Status", "check": "Check", "resource": "Resource",
+        "severity": "Severity", "expected": "Expected", "actual": "Actual", "message": "Message",
+        "remediation": "Remediation", "generated": "generated", "passed": "passed", "failed": "failed",
+        "errors": "errors", "waived": "waived", "no_issue": "Nothing out of line.",
+        "what_to_do": "What to do", "nothing_declared": "nothing declared to check",
+        "informational": "informational",
+        "compliant": "compliant", "drift": "drift", "error": "error",
+        "pass": "pass", "fail": "fail",
+    },
+    "fr": {
+        "title": "Rapport d'écarts sage365",
+        "tenants": "tenants", "tenant": "Tenant", "status": "Statut", "check": "Contrôle", "resource": "Ressource",
+        "severity": "Gravité", "expected": "Attendu", "actual": "Constaté", "message": "Message",
+        "remediation": "Correction", "generated": "généré le", "passed": "conformes", "failed": "en écart",
+        "errors": "erreurs", "waived": "dérogations", "no_issue": "Aucun écart.",
+        "what_to_do": "Que faire", "nothing_declared": "rien de déclaré à contrôler",
+        "informational": "pour information",
+        "compliant": "conforme", "drift": "écart", "error": "erreur",
+        "pass": "conforme", "fail": "écart",
+    },
+}
+
+# Worst first: a tenant that could not be checked hides everything else about it.
+TENANT_RANK = {TenantStatus.ERROR: 0, TenantStatus.DRIFT: 1, TenantStatus.COMPLIANT: 2}
+FINDING_RANK = {Status.ERROR: 0, Status.FAIL: 1, Status.WAIVED: 2, Status.PASS: 3}
+MARK = {TenantStatus.ERROR: "❌", TenantStatus.DRIFT: "⚠️", TenantStatus.COMPLIANT: "✅"}
+
+
+def labels(lang: str) -> dict[str, str]:
+    if lang not in LABELS:
+        raise ValueError(f"unsupported language {lang!r}: expected one of {', '.join(LABELS)}")
+    return LABELS[lang]
+
+
+def worst_first(results: Sequence[TenantResult]) -> list[TenantResult]:
+    return sorted(results, key=lambda r: (TENANT_RANK[r.status], r.name))
+
+
+def is_issue(finding: Finding) -> bool:
+    """Anything but a pass needs a reader's eyes (waived ones too: they expire)."""
+    return finding.status is not Status.PASS
+
+
+def is_drift(finding: Finding) -> bool:
+    """A failure that makes a tenant drift: informational checks only inform."""
+    return finding.status is Status.FAIL and finding.severity is not Severity.INFO
+
+
+@dataclass(frozen=True)
+class Summary:
+    tenants: int
+    compliant: int
+    drift: int
+    error: int
+    findings: dict[str, int]  # by finding status value
+    exit_code: int
+
+
+def summarize(results: Sequence[TenantResult]) -> Summary:
+    statuses = [r.status for r in results]
+    counts = {s.value: 0 for s in Status}
+    for result in results:
+        for finding in result.findings:
+            counts[finding.status.value] += 1
+    return Summary(
+        tenants=len(results),
+        compliant=statuses.count(TenantStatus.COMPLIANT),
+        drift=statuses.count(TenantStatus.DRIFT),
+        error=statuses.count(TenantStatus.ERROR),
+        findings=counts,
+        exit_code=exit_code(list(results)),
+    )
+
+
+def counts(result: TenantResult) -> dict[Status, int]:
+    out = {s: 0 for s in Status}
+    for finding in result.findings:
+        out[finding.status] += 1
+    return out

@@ -1,0 +1,83 @@
+"""The HTML report: one self-contained page for the whole fleet.
+
+Readable at a glance: a summary, then a tile per tenant coloured by status, worst first,
+then each tenant's findings (problems first, passes folded away). No script, no external
+resource; every piece of text goes through html.escape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from html import escape
+from typing import Sequence
+
+from sage365.findings import Finding, TenantResult
+from sage365.reports.common import FINDING_RANK, counts, is_issue, labels, summarize, worst_first
+
+CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
+.tiles{display:flex;flex-wrap:wrap;gap:.5em}
+.tile{border-radius:6px;padding:.5em .8em;color:#fff;text-decoration:none;min-width:10em}
+.tile.error,.badge.error{background:#b42318}.tile.drift,.badge.drift,.badge.fail{background:#b54708}
+.tile.compliant,.badge.compliant,.badge.pass{background:#067647}.badge.waived{background:#6941c6}
+.badge{color:#fff;border-radius:4px;padding:0 .4em;font-size:.9em}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
+.meta{color:#57606a}
+"""
+
+
+def _badge(value: str, text: str) -> str:
+    return f'<span class="badge {escape(value)}">{escape(text)}</span>'
+
+
+def _rows(findings: Sequence[Finding], words: dict[str, str], remediation: bool) -> list[str]:
+    columns = ["status", "severity", "check", "resource", "expected", "actual", "message"]
+    columns += ["remediation"] if remediation else []
+    out = ["<table>", "<tr>" + "".join(f"<th>{escape(words[c])}</th>" for c in columns) + "</tr>"]
+    for f in sorted(findings, key=lambda f: FINDING_RANK[f.status]):  # stable: check order kept within a status
+        cells = [_badge(f.status.value, words.get(f.status.value, f.status.value))]
+        cells += [escape(v) for v in (f.severity.value, f.check, f.resource, f.expected, f.actual, f.message)]
+        cells += [escape(f.remediation)] if remediation else []
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    return out + ["</table>"]
+
+
+def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
+    issues = [f for f in result.findings if is_issue(f)]
+    passes = [f for f in result.findings if not is_issue(f)]
+    out = [f'<section id="tenant-{escape(result.name)}">',
+           f"<h2>{escape(result.name)} {_badge(result.status.value, words[result.status.value])}</h2>",
+           f'<p class="meta">{escape(result.tenant_id)} · {escape(result.path)}</p>']
+    out += _rows(issues, words, remediation=True) if issues else [f"<p>{escape(words['no_issue'])}</p>"]
+    if passes:
+        out += [f"<details><summary>{len(passes)} {escape(words['passed'])}</summary>",
+                *_rows(passes, words, remediation=False), "</details>"]
+    return out + ["</section>"]
+
+
+def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datetime) -> str:
+    words = labels(lang)
+    summary = summarize(results)
+    ordered = worst_first(results)
+    title = escape(words["title"])
+    out = [
+        "<!DOCTYPE html>", f'<html lang="{escape(lang)}">', "<head>", '<meta charset="utf-8">',
+        f"<title>{title}</title>", f"<style>{CSS}</style>", "</head>", "<body>",
+        f"<h1>{title}</h1>",
+        f'<p class="meta">{summary.tenants} {escape(words["tenants"])}: {summary.error} {escape(words["error"])}, '
+        f'{summary.drift} {escape(words["drift"])}, {summary.compliant} {escape(words["compliant"])} · '
+        f'{escape(words["generated"])} {escape(generated_at.isoformat())}</p>',
+        '<nav class="tiles">',
+    ]
+    for result in ordered:
+        n = counts(result)
+        detail = ", ".join(f"{n[s]} {words[s.value]}" for s in n if n[s])
+        out.append(f'<a class="tile {result.status.value}" href="#tenant-{escape(result.name)}">'
+                   f"<strong>{escape(result.name)}</strong><br>{escape(words[result.status.value])}"
+                   f"<br><small>{escape(detail)}</small></a>")
+    out.append("</nav>")
+    for result in ordered:
+        out += _tenant(result, words)
+    out += ["</body>", "</html>"]
+    return "\n".join(out) + "\n"

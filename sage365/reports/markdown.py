@@ -1,0 +1,79 @@
+"""The Markdown report, sized for a pull-request comment.
+
+Summary first, then each tenant worst first: a table of what is not a pass, what to do
+about it (once per check), and the passes folded away in a <details> block. Cell text is
+escaped so a group name or message cannot break the table or inject HTML.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from typing import Sequence
+
+from sage365.findings import Status, TenantResult
+from sage365.reports.common import MARK, counts, is_issue, labels, summarize, worst_first
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell on GitHub."""
+    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ").replace("`", "\\`") or " "
+
+
+def _row(values: Sequence[str]) -> str:
+    return "| " + " | ".join(cell(v) for v in values) + " |"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    return [_row(header), "|" + "---|" * len(header), *(_row(r) for r in rows)]
+
+
+def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
+    issues = [f for f in result.findings if is_issue(f)]
+    passes = [f for f in result.findings if not is_issue(f)]
+    lines = [f"### {MARK[result.status]} {cell(result.name)}: {words[result.status.value]}", "",
+             f"`{result.tenant_id}` · {cell(result.path)}", ""]
+    if issues:
+        lines += _table(
+            [words[k] for k in ("status", "severity", "check", "resource", "expected", "actual", "message")],
+            [[f.status.value, f.severity.value, f.check, f.resource, f.expected, f.actual, f.message]
+             for f in issues],
+        )
+        lines += ["", f"**{words['what_to_do']}**", ""]
+        remediations: dict[str, str] = {}
+        for finding in issues:
+            remediations.setdefault(finding.check, finding.remediation)
+        # Our own remediation text, outside any table: code spans (`pulumi up`) may stay.
+        lines += [f"- `{check}`: {html.escape(text, quote=False)}" for check, text in remediations.items() if text]
+    else:
+        lines.append(words["no_issue"])
+    if passes:
+        lines += ["", f"<details><summary>{len(passes)} {words['passed']}</summary>", ""]
+        lines += _table([words[k] for k in ("check", "resource", "message")],
+                        [[f.check, f.resource, f.message] for f in passes])
+        lines += ["", "</details>"]
+    return lines + [""]
+
+
+def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datetime) -> str:
+    words = labels(lang)
+    summary = summarize(results)
+    ordered = worst_first(results)
+    lines = [
+        f"## {words['title']}", "",
+        f"**{summary.tenants} {words['tenants']}: {summary.compliant} {words['compliant']}, "
+        f"{summary.drift} {words['drift']}, {summary.error} {words['error']}** · "
+        f"{words['generated']} {generated_at.isoformat()}", "",
+    ]
+    header = [words[k].capitalize() for k in ("tenant", "status", "failed", "errors", "waived", "passed")]
+    rows = []
+    for result in ordered:
+        n = counts(result)
+        rows.append([result.name, f"{MARK[result.status]} {words[result.status.value]}",
+                     str(n[Status.FAIL]), str(n[Status.ERROR]), str(n[Status.WAIVED]), str(n[Status.PASS])])
+    lines += _table(header, rows) + [""]
+    for result in ordered:
+        lines += _tenant(result, words)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+

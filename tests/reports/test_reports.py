@@ -1,0 +1,174 @@
+"""Every report format on a small fleet: exact documents, parsers, escaping, ordering.
+
+Set SAGE365_UPDATE_GOLDEN=1 to rewrite the golden files after an intended change, then
+review the diff.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+from jsonschema import Draft202012Validator
+from junitparser import Error, Failure, JUnitXml, Skipped
+
+from sage365 import reports
+from sage365.checks import result
+from sage365.checks.ids import CHECK_IDS
+from sage365.findings import Status
+from tests.checks.loader import FIXTURES as CHECK_FIXTURES, catalog, snapshot, tenant
+from tests.reports.fleet import FIXTURES, GENERATED_AT, fleet
+
+SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "drift-report.schema.json")
+                    .read_text(encoding="utf-8"))
+VALIDATOR = Draft202012Validator(SCHEMA, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def golden(name: str, text: str) -> str:
+    path = FIXTURES / name
+    if os.environ.get("SAGE365_UPDATE_GOLDEN"):
+        path.write_text(text, encoding="utf-8")
+    return path.read_text(encoding="utf-8")
+
+
+def test_json_report_validates_and_is_exact() -> None:
+    text = reports.render("json", fleet(), lang="en", generated_at=GENERATED_AT)
+    document = json.loads(text)
+    assert sorted(e.message for e in VALIDATOR.iter_errors(document)) == []
+    assert document == json.loads(golden("expected.json", text))
+    assert document["summary"] == {"tenants": 3, "compliant": 1, "drift": 1, "error": 1,
+                                   "findings": {"pass": 3, "fail": 3, "error": 1, "waived": 1}, "exitCode": 2}
+    assert [t["status"] for t in document["tenants"]] == ["compliant", "error", "drift"]
+
+
+def test_json_report_of_real_checks_validates_in_french() -> None:
+    data = yaml.safe_load((CHECK_FIXTURES / "tenant" / "compliant.yaml").read_text(encoding="utf-8"))
+    declared = tenant(data["tenant"])
+    outcome = result(declared, catalog(), snapshot(data["snapshot"], declared.tenant_id),
+                     today=dt.date(2026, 6, 1), lang="fr")
+    document = json.loads(reports.render("json", [outcome], lang="fr", generated_at=GENERATED_AT))
+    assert sorted(e.message for e in VALIDATOR.iter_errors(document)) == []
+    assert document["tenants"][0]["status"] == "compliant"
+    assert document["tenants"][0]["findings"][4]["message"] == "Aucune licence Entra ID premium n'est libre à attribuer"
+
+
+def test_schema_rejects_an_unknown_status() -> None:
+    document = json.loads(reports.render("json", fleet(), lang="en", generated_at=GENERATED_AT))
+    document["tenants"][0]["findings"][0]["status"] = "ok"
+    assert [e.message for e in VALIDATOR.iter_errors(document)] == [
+        "'ok' is not one of ['pass', 'fail', 'error', 'waived']"]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_markdown_report_is_golden(lang: str) -> None:
+    text = reports.render("markdown", fleet(), lang=lang, generated_at=GENERATED_AT)
+    assert text == golden(f"expected.{lang}.md", text)
+
+
+def test_junit_report_parses_with_exact_testcases() -> None:
+    xml = JUnitXml.fromstring(reports.render("junit", fleet(), lang="en", generated_at=GENERATED_AT))
+    outcomes = {}
+    for suite in xml:
+        for case in suite:
+            kinds = {type(r) for r in case.result}
+            outcome = ("error" if Error in kinds else "failure" if Failure in kinds
+                       else "skipped" if Skipped in kinds else "passed")
+            outcomes[(suite.name, case.classname, case.name)] = outcome
+    # One testcase per tenant and check; a check with nothing declared is skipped.
+    expected = {(t, t, c): "skipped" for t in ("contoso", "fabrikam", "northwind") for c in CHECK_IDS}
+    expected.update({
+        ("contoso", "contoso", "admin.exists"): "passed",
+        ("contoso", "contoso", "tenant.free_premium_seat"): "passed",  # informational never fails a test
+        ("fabrikam", "fabrikam", "admin.exists"): "error",
+        ("fabrikam", "fabrikam", "tenant.subscription"): "passed",
+        ("northwind", "northwind", "tenant.subscription"): "skipped",  # waived
+        ("northwind", "northwind", "consent.delegated_scopes"): "failure",
+        ("northwind", "northwind", "addin.members"): "failure",
+    })
+    assert outcomes == expected
+    assert list(outcomes)[:2] == [("contoso", "contoso", "admin.exists"), ("contoso", "contoso", "admin.global_admin")]
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (30, 2, 1, 24)
+    members = next(c for s in xml if s.name == "northwind" for c in s if c.name == "addin.members")
+    failure = members.result[0]
+    assert failure.message == "david@northwind-traders.fr is declared but is not a member of '<Sage> Contact | Northwind & co'"
+    assert failure.text == (
+        "[fail] david@northwind-traders.fr: david@northwind-traders.fr is declared but is not a member of "
+        "'<Sage> Contact | Northwind & co'\n"
+        "  expected: member of <Sage> Contact | Northwind & co\n"
+        "  actual:   not a member of <Sage> Contact | Northwind & co\n"
+        "  remediation: Run `pulumi up` for the tenant to set the group's members."
+    )
+
+
+def test_html_report_is_escaped_self_contained_and_worst_first() -> None:
+    page = reports.render("html", fleet(), lang="en", generated_at=GENERATED_AT)
+    assert page.startswith("<!DOCTYPE html>\n<html lang=\"en\">")
+    assert "&lt;Sage&gt; Contact | Northwind &amp; co" in page
+    assert "<Sage>" not in page
+    assert "<script" not in page and "src=" not in page and not re.search(r'href="(?!#)', page)
+    tiles = re.findall(r'<a class="tile (\w+)" href="#tenant-(\w+)">', page)
+    assert tiles == [("error", "fabrikam"), ("drift", "northwind"), ("compliant", "contoso")]
+    sections = re.findall(r'<section id="tenant-(\w+)">', page)
+    assert sections == ["fabrikam", "northwind", "contoso"]
+    # Within a tenant, problems come before passes, which are folded away.
+    northwind = page.split('<section id="tenant-northwind">')[1].split("</section>")[0]
+    assert northwind.index("consent.delegated_scopes") < northwind.index("tenant.subscription")
+    assert northwind.index("<details><summary>1 passed</summary>") < northwind.index("claire@")
+
+
+def test_html_report_in_french() -> None:
+    page = reports.render("html", fleet(), lang="fr", generated_at=GENERATED_AT)
+    assert '<html lang="fr">' in page and "<title>Rapport d&#x27;écarts sage365</title>" in page
+
+
+def test_table_has_one_line_per_finding_grouped_by_tenant() -> None:
+    results = fleet()
+    text = reports.render("table", results, lang="en", generated_at=GENERATED_AT)
+    lines = text.splitlines()
+    assert [line for line in lines if re.match(r"^(contoso|fabrikam|northwind) ", line)] == [
+        "contoso  11111111-1111-4111-8111-111111111111  tenants/contoso.yaml  compliant",
+        "fabrikam  22222222-2222-4222-8222-222222222222  tenants/fabrikam.yaml  error",
+        "northwind  33333333-3333-4333-8333-333333333333  tenants/northwind.yaml  drift",
+    ]
+    for r in results:
+        for f in r.findings:
+            pattern = rf"^{f.status.value}\s+{f.severity.value}\s+{re.escape(f.check)}\s+{re.escape(f.resource)}\s+{re.escape(f.message)}$"
+            assert len([line for line in lines if re.match(pattern, line)]) == 1, pattern
+    assert lines[-1] == "3 tenants: 1 compliant, 1 drift, 1 error"
+    assert "\x1b[" not in text
+
+
+def test_narrow_table_still_one_line_per_finding() -> None:
+    text = reports.render("table", fleet(), lang="en", generated_at=GENERATED_AT, width=60)
+    finding_lines = [line for line in text.splitlines() if re.match(r"^(pass|fail|error|waived) ", line)]
+    assert len(finding_lines) == sum(len(r.findings) for r in fleet())
+    assert all(len(line) <= 60 for line in finding_lines)
+
+
+def test_coloured_table_carries_ansi_codes() -> None:
+    assert "\x1b[" in reports.render("table", fleet(), lang="en", generated_at=GENERATED_AT, color=True)
+
+
+@pytest.mark.parametrize("fmt", reports.FORMATS)
+def test_renderers_are_pure(fmt: str, capsys: pytest.CaptureFixture[str]) -> None:
+    first = reports.render(fmt, fleet(), lang="fr", generated_at=GENERATED_AT)
+    assert first == reports.render(fmt, fleet(), lang="fr", generated_at=GENERATED_AT)
+    assert capsys.readouterr() == ("", "")
+    with pytest.raises(ValueError, match="unsupported language 'de'"):
+        reports.render(fmt, fleet(), lang="de", generated_at=GENERATED_AT)
+
+
+def test_unknown_format_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown report format 'pdf'"):
+        reports.render("pdf", fleet(), generated_at=GENERATED_AT)
+
+
+def test_empty_fleet() -> None:
+    document = json.loads(reports.render("json", [], generated_at=GENERATED_AT))
+    assert document["tenants"] == [] and document["summary"]["exitCode"] == 0
+    assert not list(VALIDATOR.iter_errors(document))
