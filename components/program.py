@@ -69,7 +69,7 @@ def tenant_provider(tenant: Tenant, azuread_config: pulumi.Config) -> azuread.Pr
         _snake(key): azuread_config.get(key) for key in _PROVIDER_STRINGS if azuread_config.get(key)
     }
     settings.update({_snake(key): azuread_config.get_bool(key) for key in _PROVIDER_BOOLS if azuread_config.get(key)})
-    if not any(settings.get(k) for k in ("use_oidc", "use_cli", "use_msi", "use_aks_workload_identity")):
+    if not any(azuread_config.get(key) for key in _PROVIDER_BOOLS):  # no auth chosen: OIDC
         settings["use_oidc"] = True
     return azuread.Provider(f"{tenant.name}-azuread", tenant_id=tenant.tenant_id, **settings)
 

@@ -34,6 +34,7 @@ GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipal
 ROLE = "azuread:index/appRoleAssignment:AppRoleAssignment"
 GROUP, MEMBER, LICENCE = "azuread:index/group:Group", "azuread:index/groupMember:GroupMember", "azuread:index/userLicense:UserLicense"
 PROVIDER = "pulumi:providers:azuread"
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # Pulumi's wire marker for a secret value
 
 
 def config(stack: str, **extra: str) -> dict[str, str]:
@@ -274,3 +275,29 @@ def test_declaration_errors_register_nothing(tmp_path, old, new, message):
     assert type(run.error).__name__ == "RunError"
     assert message.format(catalog=ROOT / "catalog/catalog.yaml") in str(run.error)
     assert run.resources == []
+
+
+def test_addin_of_an_unconsented_app_looks_its_service_principal_up(tmp_path):
+    text = (ROOT / "tenants/northwind.yaml").read_text().replace(
+        "consents: [sage-business-center, sage-contact]", "consents: [sage-business-center]")
+    (tmp_path / "northwind.yaml").write_text(text)
+    run = run_program(main, stack="northwind", config=config("northwind", **{"sage365:tenantFile": str(tmp_path / "northwind.yaml")}))
+    assert run.error is None
+    assert "northwind-consent-sage-contact-sp" not in run.by_name  # read, never managed here
+    assert inputs(run, "northwind-addin-sage-contact-assignment")["resourceObjectId"] == sp_object_id(CONTACT)
+    assert ("azuread:index/getServicePrincipal:getServicePrincipal", {"clientId": CONTACT}) in [
+        (token, args) for token, args, _ in run.calls
+    ]
+    assert len(run.resources) == 11  # northwind's 14 minus the sage-contact Consent, its SP and grant
+
+
+def test_provider_auth_from_stack_config():
+    run = run_program(main, stack="fabrikam", config={
+        "azuread:tenantId": TENANT_IDS["fabrikam"], "azuread:useCli": "true",
+        "azuread:clientId": "99999999-0000-4000-8000-000000000009", "sage365:skipGate": "true",
+    })
+    state = inputs(run, "fabrikam-azuread")
+    # The provider schema marks clientId secret: it reaches the engine wrapped as one.
+    secret = state.pop("clientId")
+    assert secret == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "99999999-0000-4000-8000-000000000009"}
+    assert state == {"tenantId": TENANT_IDS["fabrikam"], "useCli": "true", "useMsi": "false", "environment": "public"}
