@@ -1,4 +1,5 @@
-"""The preview gate end to end: the program reads the Graph sandbox (sandbox/demo.yaml)
+"""The preview gate end to end: the program reads the Graph sandbox (sandbox/demo.yaml, the
+shared `demo_sandbox` fixture of tests/conftest.py, fresh per test)
 through the real drift engine and checks, then registers or refuses under mocks."""
 
 from __future__ import annotations
