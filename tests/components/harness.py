@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID
@@ -154,6 +154,10 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
     try:
         pulumi.runtime.set_mocks(mocks, project="sage365", stack=stack, preview=False, monitor=monitor, logger=logger)
         pulumi.runtime.set_all_config(dict(config))
+        # MockSettings does not reset the set of pending outputs, whose context default is
+        # shared: a failed run leaves tasks of its closed loop there (pulumi.runtime.test
+        # clears it for the same reason). A set of this context's own keeps runs apart.
+        SETTINGS.outputs = set()
         error: BaseException | None = None
         try:
             loop.run_until_complete(run_pulumi_func(program))
@@ -165,6 +169,13 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
             for key, value in (root.outputs.items() if error is None else ())
         }
     finally:
+        # A failed run leaves tasks pending: finish them on this loop rather than leave
+        # their coroutines to be destroyed later, under another test.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
     return ProgramRun(

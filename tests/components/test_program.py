@@ -301,3 +301,21 @@ def test_provider_auth_from_stack_config():
     secret = state.pop("clientId")
     assert secret == {SECRET_SIG: "1b47061264138c4ac30d75fd1eb44270", "value": "99999999-0000-4000-8000-000000000009"}
     assert state == {"tenantId": TENANT_IDS["fabrikam"], "useCli": "true", "useMsi": "false", "environment": "public"}
+
+
+def test_an_application_role_graph_does_not_have_fails_the_run(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "catalog", tmp_path / "catalog")
+    path = tmp_path / "catalog/catalog.yaml"
+    text = path.read_text()
+    assert "appRoles: [User.Read.All]\n" in text
+    path.write_text(text.replace("appRoles: [User.Read.All]\n", "appRoles: [User.Read.Everything]\n", 1))
+    run = run_program(main, stack="fabrikam", config=config("fabrikam", **{"sage365:catalogFile": str(path)}))
+    # Pulumi wraps the ValueError with the resource and input it was raised for.
+    assert str(run.error).startswith(
+        "While processing resource: 'fabrikam-consent-sage-business-center-role-User.Read.Everything', "
+        "type: 'azuread:index/appRoleAssignment:AppRoleAssignment'"
+    )
+    assert str(run.error).endswith("Microsoft Graph has no application permission named 'User.Read.Everything'")
+    assert ROLE not in {r.type for r in run.resources}  # never sent to the engine
