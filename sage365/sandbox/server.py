@@ -251,7 +251,7 @@ class SandboxServer:
                 _, resp = self.router.dispatch(req)
         except GraphError as exc:
             resp = Response(exc.status, exc.body(headers.get("client-request-id")), dict(exc.headers))
-        payload = json.dumps(resp.body).encode() if resp.body is not None else b""
+        payload = json.dumps(resp.body, separators=(",", ":"), ensure_ascii=False).encode() if resp.body is not None else b""
         if fault is Fault.MALFORMED and payload:
             payload = payload[: max(1, len(payload) // 2)]
         return resp.status, resp.headers, payload
