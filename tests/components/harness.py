@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -178,6 +179,9 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
         asyncio.set_event_loop(None)
+        # Collect the run's garbage (coroutine frames, tracebacks) now: a later collection
+        # that happens to fall inside ast.parse trips CPython 3.11's recursion-depth check.
+        gc.collect()
     return ProgramRun(
         resources=list(monitor.registered),
         state={urn: dict(reg.state) for urn, reg in monitor.resources.items()},
