@@ -8,12 +8,18 @@ import os
 import sys
 from pathlib import Path
 
-from pulumi_policy import EnforcementLevel, PolicyPack, ResourceValidationPolicy, StackValidationPolicy
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyPack,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the policy pack runs from policies/: make sage365 importable
 
 import sage365_policies as rules  # noqa: E402
+
 from sage365.catalog import load_catalog  # noqa: E402
 
 # The same catalogue as the program; SAGE365_CATALOG overrides it like sage365:catalogFile.

@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
-from sage365.declaration import DeclarationError
-from sage365.schemas import schema_problems
-from sage365.yamlsafe import Document, YamlError, load
+from sage365.declaration import DeclarationError, load_document
+from sage365.yamlsafe import Document
 
 DEFAULT_CATALOG = Path("catalog/catalog.yaml")
 MICROSOFT_GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
@@ -97,11 +96,7 @@ def parse_catalog(document: Document) -> Catalog:
 def load_catalog(path: str | Path = DEFAULT_CATALOG) -> Catalog:
     """Read and schema-check the catalogue; raise DeclarationError on any problem."""
     path = Path(path)
-    try:
-        document = load(path)
-    except YamlError as exc:
-        raise DeclarationError([exc.problem]) from None
-    problems = schema_problems(document, "catalog")
+    document, problems = load_document(path, "catalog")
     for key, entry in (document.data.get("spec", {}).get("apps", {}) or {}).items() if not problems else ():
         addin = entry.get("addin")
         if addin and not (path.parent / addin["manifest"]).is_file():

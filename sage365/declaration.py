@@ -128,14 +128,22 @@ def parse_tenant(document: Document) -> Tenant:
     )
 
 
-def load_tenant(path: str | Path) -> Tenant:
-    """Read, schema-check and parse one tenant file; raise DeclarationError on any problem."""
-    path = Path(path)
+def load_document(path: Path, schema: str) -> tuple[Document, list[Problem]]:
+    """Read one file strictly and list its violations of schemas/<schema>.schema.json.
+
+    A file that cannot be read or parsed raises DeclarationError; schema problems are
+    returned so the caller can add its own before raising.
+    """
     try:
         document = load(path)
     except YamlError as exc:
         raise DeclarationError([exc.problem]) from None
-    problems = schema_problems(document, "tenant")
+    return document, schema_problems(document, schema)
+
+
+def load_tenant(path: str | Path) -> Tenant:
+    """Read, schema-check and parse one tenant file; raise DeclarationError on any problem."""
+    document, problems = load_document(Path(path), "tenant")
     if problems:
         raise DeclarationError(problems)
     try:

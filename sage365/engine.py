@@ -47,7 +47,9 @@ async def read_tenant(
     else the environment's credential (sage365.graph.credentials). With graph_url and no
     credential: the sandbox's static token for this tenant.
     """
-    from sage365.graph import client as graph  # msgraph: imported on first use, not on import
+    from sage365.graph import (
+        client as graph,  # msgraph: imported on first use, not on import
+    )
     from sage365.graph.reader import failed, read_snapshot
 
     graph_url = graph.graph_url_from_env(graph_url)

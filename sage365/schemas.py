@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from functools import lru_cache
 from pathlib import Path
-
-import difflib
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError

@@ -25,7 +25,13 @@ from sage365.checks import (
     tenant_free_premium_seat,
     tenant_subscription,
 )
-from sage365.checks.base import LANGUAGES, WAIVED_MESSAGE, Check, CheckMetadata, localize
+from sage365.checks.base import (
+    LANGUAGES,
+    WAIVED_MESSAGE,
+    Check,
+    CheckMetadata,
+    localize,
+)
 from sage365.checks.ids import CHECK_IDS
 from sage365.declaration import Tenant
 from sage365.findings import Finding, Status, TenantResult

@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
+from sage365.cli.options import parse_today
 from sage365.declaration import DeclarationError, Tenant, load_tenant, tenant_files
 from sage365.findings import TenantResult, exit_code
 
@@ -41,15 +42,6 @@ class Lang(str, Enum):
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"sage365 drift: {message}", err=True)
     return typer.Exit(2)
-
-
-def _today(value: Optional[str]) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
 
 
 def load_tenants(paths: list[Path]) -> list[Tenant]:
@@ -78,7 +70,13 @@ def _run(tenants: list[Tenant], run: Callable[[Callable[[TenantResult], None] | 
     if len(tenants) < PROGRESS_THRESHOLD or not sys.stderr.isatty():
         return run(None)
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     with Progress(
         TextColumn("reading tenants"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -102,7 +100,7 @@ def drift(
     today: Optional[str] = typer.Option(None, "--today", help="Date for waiver expiry and the report's date (YYYY-MM-DD).  [default: today]"),
 ) -> None:
     """Report drift between live tenants and their declarations. Exit 0 compliant, 1 drift, 2 error."""
-    day = _today(today)
+    day = parse_today(today)
     tenants = load_tenants(paths or [Path("tenants")])
     try:
         loaded_catalog = load_catalog(catalog)

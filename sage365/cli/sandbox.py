@@ -46,7 +46,13 @@ def serve(
     import asyncio
     import signal
 
-    from sage365.sandbox import Faults, SandboxServer, StateError, load_state, save_state
+    from sage365.sandbox import (
+        Faults,
+        SandboxServer,
+        StateError,
+        load_state,
+        save_state,
+    )
 
     try:
         loaded = load_state(state)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
+from sage365.cli.options import parse_today
 from sage365.declaration import DeclarationError, tenant_files
 from sage365.validation import validate as run_validation
-
-
-def _today(value: Optional[str]) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"'{value}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
 
 
 def validate(
@@ -44,7 +35,7 @@ def validate(
         for problem in exc.problems:
             typer.echo(str(problem), err=True)
         raise typer.Exit(1) from None
-    result = run_validation(files, loaded, today=_today(today), stacks_dir=stacks)
+    result = run_validation(files, loaded, today=parse_today(today), stacks_dir=stacks)
     for problem in result.problems:
         typer.echo(str(problem), err=True)
     if result.errors:

@@ -13,16 +13,31 @@ from typing import Any
 from urllib.parse import quote
 
 from kiota_abstractions.api_error import APIError
-from msgraph.generated.models.app_role_assignment_collection_response import AppRoleAssignmentCollectionResponse
+from msgraph.generated.models.app_role_assignment_collection_response import (
+    AppRoleAssignmentCollectionResponse,
+)
 from msgraph.generated.models.group_collection_response import GroupCollectionResponse
-from msgraph.generated.models.license_details_collection_response import LicenseDetailsCollectionResponse
-from msgraph.generated.models.o_auth2_permission_grant_collection_response import OAuth2PermissionGrantCollectionResponse
+from msgraph.generated.models.license_details_collection_response import (
+    LicenseDetailsCollectionResponse,
+)
+from msgraph.generated.models.o_auth2_permission_grant_collection_response import (
+    OAuth2PermissionGrantCollectionResponse,
+)
 from msgraph.generated.models.service_principal import ServicePrincipal
-from msgraph.generated.models.subscribed_sku_collection_response import SubscribedSkuCollectionResponse
-from msgraph.generated.models.unified_role_assignment_collection_response import UnifiedRoleAssignmentCollectionResponse
+from msgraph.generated.models.subscribed_sku_collection_response import (
+    SubscribedSkuCollectionResponse,
+)
+from msgraph.generated.models.unified_role_assignment_collection_response import (
+    UnifiedRoleAssignmentCollectionResponse,
+)
 from msgraph.generated.models.user import User
 
-from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, App, Catalog
+from sage365.catalog import (
+    GLOBAL_ADMINISTRATOR_ROLE,
+    MICROSOFT_GRAPH_APP_ID,
+    App,
+    Catalog,
+)
 from sage365.declaration import Tenant
 from sage365.graph import mapping
 from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_batch
@@ -145,7 +160,9 @@ def _needs_members(groups: list[Any]) -> bool:
 
 
 def _members_model() -> type:
-    from msgraph.generated.models.directory_object_collection_response import DirectoryObjectCollectionResponse
+    from msgraph.generated.models.directory_object_collection_response import (
+        DirectoryObjectCollectionResponse,
+    )
 
     return DirectoryObjectCollectionResponse
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from sage365.findings import Finding, Severity, Status, TenantResult, TenantStatus, exit_code
+from sage365.findings import (
+    Finding,
+    Severity,
+    Status,
+    TenantResult,
+    TenantStatus,
+    exit_code,
+)
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {

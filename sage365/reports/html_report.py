@@ -12,7 +12,14 @@ from html import escape
 from typing import Sequence
 
 from sage365.findings import Finding, TenantResult
-from sage365.reports.common import FINDING_RANK, counts, is_issue, labels, summarize, worst_first
+from sage365.reports.common import (
+    FINDING_RANK,
+    counts,
+    is_issue,
+    labels,
+    summarize,
+    worst_first,
+)
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328}

@@ -12,7 +12,14 @@ import html
 from typing import Sequence
 
 from sage365.findings import Status, TenantResult
-from sage365.reports.common import MARK, counts, is_issue, labels, summarize, worst_first
+from sage365.reports.common import (
+    MARK,
+    counts,
+    is_issue,
+    labels,
+    summarize,
+    worst_first,
+)
 
 
 def cell(text: str) -> str:

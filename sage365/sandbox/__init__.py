@@ -9,7 +9,13 @@ See docs/sandbox.md for what it does and does not emulate.
 
 from sage365.sandbox.faults import Fault, Faults
 from sage365.sandbox.server import SandboxServer
-from sage365.sandbox.state import State, StateError, load_state, save_state, state_from_json
+from sage365.sandbox.state import (
+    State,
+    StateError,
+    load_state,
+    save_state,
+    state_from_json,
+)
 from sage365.sandbox.stats import Stats
 
 __all__ = ["Fault", "Faults", "SandboxServer", "State", "StateError", "Stats", "load_state", "save_state", "state_from_json"]

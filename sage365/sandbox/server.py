@@ -16,7 +16,7 @@ import threading
 import uuid
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from sage365.sandbox import batch, routes_apps, routes_directory

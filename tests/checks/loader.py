@@ -20,8 +20,17 @@ from sage365.checks.base import ERROR_REMEDIATION
 from sage365.declaration import Tenant, load_tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import (
-    AppRole, AppRoleAssignment, Group, LicenceDetail, Part, PermissionGrant, ServicePlan, ServicePrincipal,
-    Snapshot, SubscribedSku, User,
+    AppRole,
+    AppRoleAssignment,
+    Group,
+    LicenceDetail,
+    Part,
+    PermissionGrant,
+    ServicePlan,
+    ServicePrincipal,
+    Snapshot,
+    SubscribedSku,
+    User,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"

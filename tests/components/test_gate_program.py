@@ -3,12 +3,10 @@ findings: what is logged, and that a blocked run registers nothing."""
 
 from __future__ import annotations
 
-import pytest
-
 import components.gate
 from components.program import main
 from sage365.findings import Finding, Severity, Status, TenantResult
-from sage365.snapshot import Snapshot, SubscribedSku, ServicePlan, User
+from sage365.snapshot import ServicePlan, Snapshot, SubscribedSku, User
 from tests.components.harness import run_program
 
 TENANT_ID = "11111111-1111-4111-8111-111111111111"

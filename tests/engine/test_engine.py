@@ -15,7 +15,14 @@ from sage365 import engine
 from sage365.catalog import load_catalog
 from sage365.checks.ids import CHECK_IDS
 from sage365.declaration import load_tenant
-from sage365.findings import Finding, Severity, Status, TenantResult, TenantStatus, exit_code
+from sage365.findings import (
+    Finding,
+    Severity,
+    Status,
+    TenantResult,
+    TenantStatus,
+    exit_code,
+)
 from sage365.graph import reader
 from sage365.snapshot import Part, Snapshot
 from tests.sandbox_fixtures import CONTOSO, FABRIKAM, NORTHWIND

@@ -10,7 +10,14 @@ from msgraph.generated.models.user import User
 from msgraph.generated.models.user_collection_response import UserCollectionResponse
 from msgraph_core import GraphClientFactory
 
-from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, relative_url, retry_after, send_batch
+from sage365.graph.batch import (
+    BatchRequest,
+    BatchResponse,
+    RetryPolicy,
+    relative_url,
+    retry_after,
+    send_batch,
+)
 from sage365.graph.client import graph_client
 
 BASE = "https://graph.test/v1.0"

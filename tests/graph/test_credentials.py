@@ -6,7 +6,12 @@ import asyncio
 
 import pytest
 
-from sage365.graph.credentials import CredentialError, TenantBoundCredential, credential_for, credential_kind
+from sage365.graph.credentials import (
+    CredentialError,
+    TenantBoundCredential,
+    credential_for,
+    credential_kind,
+)
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 

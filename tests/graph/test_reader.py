@@ -12,8 +12,17 @@ from sage365.declaration import Administrator
 from sage365.engine import read_tenant
 from sage365.sandbox.faults import Faults
 from sage365.snapshot import (
-    AppRole, AppRoleAssignment, Group, LicenceDetail, Part, PermissionGrant, ServicePlan, ServicePrincipal, Snapshot,
-    SubscribedSku, User,
+    AppRole,
+    AppRoleAssignment,
+    Group,
+    LicenceDetail,
+    Part,
+    PermissionGrant,
+    ServicePlan,
+    ServicePrincipal,
+    Snapshot,
+    SubscribedSku,
+    User,
 )
 from tests.graph.conftest import ALPHA, BETA
 

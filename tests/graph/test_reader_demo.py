@@ -11,8 +11,16 @@ from sage365.catalog import MICROSOFT_GRAPH_APP_ID, load_catalog
 from sage365.declaration import load_tenant
 from sage365.engine import read_tenant
 from sage365.snapshot import (
-    AppRole, AppRoleAssignment, Group, LicenceDetail, PermissionGrant, ServicePlan, ServicePrincipal, Snapshot,
-    SubscribedSku, User,
+    AppRole,
+    AppRoleAssignment,
+    Group,
+    LicenceDetail,
+    PermissionGrant,
+    ServicePlan,
+    ServicePrincipal,
+    Snapshot,
+    SubscribedSku,
+    User,
 )
 from tests.sandbox_fixtures import CONTOSO, FABRIKAM, NORTHWIND
 

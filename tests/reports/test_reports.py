@@ -20,8 +20,8 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from sage365 import reports
 from sage365.checks import result
 from sage365.checks.ids import CHECK_IDS
-from sage365.findings import Status
-from tests.checks.loader import FIXTURES as CHECK_FIXTURES, catalog, snapshot, tenant
+from tests.checks.loader import FIXTURES as CHECK_FIXTURES
+from tests.checks.loader import catalog, snapshot, tenant
 from tests.reports.fleet import FIXTURES, GENERATED_AT, fleet
 
 SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "schemas" / "drift-report.schema.json")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from uuid import UUID
 
 from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
-from msgraph.generated.groups.item.members.members_request_builder import MembersRequestBuilder
 from msgraph.generated.models.group import Group
 from msgraph.generated.models.service_principal import ServicePrincipal
 from msgraph.generated.models.user import User
@@ -16,7 +15,9 @@ from msgraph.generated.oauth2_permission_grants.oauth2_permission_grants_request
 from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (
     RoleAssignmentsRequestBuilder,
 )
-from msgraph.generated.service_principals.service_principals_request_builder import ServicePrincipalsRequestBuilder
+from msgraph.generated.service_principals.service_principals_request_builder import (
+    ServicePrincipalsRequestBuilder,
+)
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 from msgraph_core.tasks.page_iterator import PageIterator
 

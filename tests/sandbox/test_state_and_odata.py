@@ -10,7 +10,12 @@ import yaml
 
 from sage365.sandbox import StateError, load_state, state_from_json
 from sage365.sandbox.errors import GraphError
-from sage365.sandbox.odata import Query, decode_skiptoken, encode_skiptoken, parse_filter
+from sage365.sandbox.odata import (
+    Query,
+    decode_skiptoken,
+    encode_skiptoken,
+    parse_filter,
+)
 from tests.sandbox.support import run
 from tests.sandbox_fixtures import CONTOSO, DEMO_STATE, FABRIKAM, NORTHWIND, ROOT
 

@@ -11,7 +11,9 @@ from msgraph.generated.models.group import Group
 from msgraph.generated.models.o_auth2_permission_grant import OAuth2PermissionGrant
 from msgraph.generated.models.reference_create import ReferenceCreate
 from msgraph.generated.models.service_principal import ServicePrincipal
-from msgraph.generated.users.item.assign_license.assign_license_post_request_body import AssignLicensePostRequestBody
+from msgraph.generated.users.item.assign_license.assign_license_post_request_body import (
+    AssignLicensePostRequestBody,
+)
 
 from sage365.sandbox import load_state
 from tests.sandbox.support import client, graph_error, run
