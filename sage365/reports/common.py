@@ -24,7 +24,7 @@ LABELS: dict[str, dict[str, str]] = {
         "what_to_do": "What to do", "nothing_declared": "nothing declared to check",
         "informational": "informational",
         "compliant": "compliant", "drift": "drift", "error": "error",
-        "pass": "pass", "fail": "fail",
+        "pass": "pass", "fail": "fail", "waived_status": "waived",
     },
     "fr": {
         "title": "Rapport d'écarts sage365",
@@ -35,7 +35,7 @@ LABELS: dict[str, dict[str, str]] = {
         "what_to_do": "Que faire", "nothing_declared": "rien de déclaré à contrôler",
         "informational": "pour information",
         "compliant": "conforme", "drift": "écart", "error": "erreur",
-        "pass": "conforme", "fail": "écart",
+        "pass": "conforme", "fail": "écart", "waived_status": "dérogation",
     },
 }
 
@@ -49,6 +49,21 @@ def labels(lang: str) -> dict[str, str]:
     if lang not in LABELS:
         raise ValueError(f"unsupported language {lang!r}: expected one of {', '.join(LABELS)}")
     return LABELS[lang]
+
+
+def finding_rank(finding: Finding) -> int:
+    """Errors, then drift, then waived, then informational failures, then passes."""
+    if finding.status is Status.FAIL and finding.severity is Severity.INFO:
+        return FINDING_RANK[Status.WAIVED] + 1
+    return FINDING_RANK[finding.status] + (1 if finding.status is Status.PASS else 0)
+
+
+def status_label(finding: Finding, words: dict[str, str]) -> tuple[str, str]:
+    """The CSS class and word for a finding's status: an informational failure only informs."""
+    if finding.status is Status.FAIL and finding.severity is Severity.INFO:
+        return "info", words["informational"]
+    value = finding.status.value
+    return value, words.get(f"{value}_status", words.get(value, value))
 
 
 def worst_first(results: Sequence[TenantResult]) -> list[TenantResult]:

@@ -13,10 +13,11 @@ from typing import Sequence
 
 from sage365.findings import Finding, TenantResult
 from sage365.reports.common import (
-    FINDING_RANK,
     counts,
+    finding_rank,
     is_issue,
     labels,
+    status_label,
     summarize,
     worst_first,
 )
@@ -27,7 +28,7 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 .tiles{display:flex;flex-wrap:wrap;gap:.5em}
 .tile{border-radius:6px;padding:.5em .8em;color:#fff;text-decoration:none;min-width:10em}
 .tile.error,.badge.error{background:#b42318}.tile.drift,.badge.drift,.badge.fail{background:#b54708}
-.tile.compliant,.badge.compliant,.badge.pass{background:#067647}.badge.waived{background:#6941c6}
+.tile.compliant,.badge.compliant,.badge.pass{background:#067647}.badge.waived{background:#6941c6}.badge.info{background:#475467}
 .badge{color:#fff;border-radius:4px;padding:0 .4em;font-size:.9em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
 .meta{color:#57606a}
@@ -42,8 +43,8 @@ def _rows(findings: Sequence[Finding], words: dict[str, str], remediation: bool)
     columns = ["status", "severity", "check", "resource", "expected", "actual", "message"]
     columns += ["remediation"] if remediation else []
     out = ["<table>", "<tr>" + "".join(f"<th>{escape(words[c])}</th>" for c in columns) + "</tr>"]
-    for f in sorted(findings, key=lambda f: FINDING_RANK[f.status]):  # stable: check order kept within a status
-        cells = [_badge(f.status.value, words.get(f.status.value, f.status.value))]
+    for f in sorted(findings, key=finding_rank):  # stable: check order kept within a rank
+        cells = [_badge(*status_label(f, words))]
         cells += [escape(v) for v in (f.severity.value, f.check, f.resource, f.expected, f.actual, f.message)]
         cells += [escape(f.remediation)] if remediation else []
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")

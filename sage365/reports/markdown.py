@@ -15,8 +15,10 @@ from sage365.findings import Status, TenantResult
 from sage365.reports.common import (
     MARK,
     counts,
+    finding_rank,
     is_issue,
     labels,
+    status_label,
     summarize,
     worst_first,
 )
@@ -36,14 +38,14 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
 
 
 def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
-    issues = [f for f in result.findings if is_issue(f)]
+    issues = sorted((f for f in result.findings if is_issue(f)), key=finding_rank)
     passes = [f for f in result.findings if not is_issue(f)]
     lines = [f"### {MARK[result.status]} {cell(result.name)}: {words[result.status.value]}", "",
              f"`{result.tenant_id}` · {cell(result.path)}", ""]
     if issues:
         lines += _table(
             [words[k] for k in ("status", "severity", "check", "resource", "expected", "actual", "message")],
-            [[f.status.value, f.severity.value, f.check, f.resource, f.expected, f.actual, f.message]
+            [[status_label(f, words)[1], f.severity.value, f.check, f.resource, f.expected, f.actual, f.message]
              for f in issues],
         )
         lines += ["", f"**{words['what_to_do']}**", ""]
