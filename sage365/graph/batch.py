@@ -31,6 +31,8 @@ from kiota_abstractions.serialization import Parsable, ParsableFactory
 from kiota_serialization_json.json_parse_node import JsonParseNode
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
+from sage365.graph import fastparse
+
 MAX_BATCH = 20  # Graph's limit of requests per $batch
 RETRY_STATUSES = frozenset({429, 503, 504})
 
@@ -94,6 +96,7 @@ class BatchError(Exception):
 
 def parse_model(body: Any, model: ParsableFactory) -> Parsable | None:
     """Parse a JSON body (already decoded) into an SDK model with kiota's JSON parse node."""
+    fastparse.install()  # idempotent; see fastparse for why
     return JsonParseNode(body).get_object_value(model)
 
 
