@@ -105,10 +105,25 @@ def group(g: Any, members: Iterable[Any] | None = None) -> s.Group:
     )
 
 
+def _tenant_wide(assignments: Iterable[Any]) -> list[Any]:
+    # Global Administrator only works at directory scope "/"; an assignment scoped to an
+    # administrative unit does not let anyone consent for the tenant.
+    return [a for a in assignments if a.principal_id and (a.directory_scope_id or "/") == "/"]
+
+
 def global_administrator_ids(assignments: Iterable[Any]) -> frozenset[str]:
     """Principal ids holding the role at directory scope ("/"), the only scope that counts."""
+    return frozenset(_id(a.principal_id) for a in _tenant_wide(assignments))
+
+
+def global_administrator_groups(assignments: Iterable[Any]) -> frozenset[str]:
+    """Ids of the (role-assignable) groups holding the role at directory scope: their members hold it too.
+
+    Role-assignable groups cannot contain groups, so their direct members are all who hold it.
+    """
     return frozenset(
-        _id(a.principal_id) for a in assignments if a.principal_id and (a.directory_scope_id or "/") == "/"
+        _id(a.principal_id) for a in _tenant_wide(assignments)
+        if (getattr(a.principal, "odata_type", "") or "").lower() == "#microsoft.graph.group"
     )
 
 

@@ -140,23 +140,32 @@ async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy
         return organization
     name, domains = organization
     responses = await send_batch(client.request_adapter, snapshot_requests(tenant, catalog), policy=policy)
-    big = [r for key, r in responses.items() if key.startswith("group:") and r.ok and _needs_members(r.value)]
+    # Rare cases cost one more round trip: a group $expand stops at 20 members, so those
+    # groups' members are read in full; and a Global Administrator role held through a
+    # (role-assignable) group needs that group's members, unless the administrator holds it directly.
+    groups = {str(g.id) for key, r in responses.items() if key.startswith("group:") and r.ok
+              for g in r.value[:1] if len(g.members or ()) >= EXPAND_LIMIT}
+    groups |= role_groups(responses)
     members: dict[str, BatchResponse] = {}
-    if big:  # a group $expand stops at 20 members: read those groups' members in full
+    if groups:
         members = await send_batch(
             client.request_adapter,
-            [
-                BatchRequest(str(g.id), f"/groups/{_q(str(g.id))}/members", _members_model(), True)
-                for r in big
-                for g in r.value[:1]
-            ],
+            [BatchRequest(g, f"/groups/{_q(g)}/members", _members_model(), True) for g in sorted(groups)],
             policy=policy,
         )
     return build_snapshot(tenant, catalog, name, domains, responses, members)
 
 
-def _needs_members(groups: list[Any]) -> bool:
-    return bool(groups) and len(groups[0].members or ()) >= EXPAND_LIMIT
+def role_groups(responses: dict[str, BatchResponse]) -> set[str]:
+    """Groups holding Global Administrator tenant-wide whose members must be read: none when
+    the administrator is absent, unreadable or holds the role directly."""
+    admin, assignments = responses["admin"], responses["globalAdmins"]
+    if not (admin.ok and assignments.ok):
+        return set()
+    admin_id = str(admin.value.id).lower()
+    if admin_id in mapping.global_administrator_ids(assignments.value):
+        return set()
+    return set(mapping.global_administrator_groups(assignments.value))
 
 
 def _members_model() -> type:
@@ -165,6 +174,25 @@ def _members_model() -> type:
     )
 
     return DirectoryObjectCollectionResponse
+
+
+def _global_administrators(admins: BatchResponse | None, members: dict[str, BatchResponse],
+                           errors: dict[Part, list[str]]) -> frozenset[str]:
+    """Principals holding Global Administrator tenant-wide, with the members of the groups
+    holding it when those were read (see role_groups)."""
+    if admins is None:
+        return frozenset()
+    ids = set(mapping.global_administrator_ids(admins.value))
+    for group_id in mapping.global_administrator_groups(admins.value):
+        response = members.get(group_id)
+        if response is None:
+            continue  # not needed: the administrator holds the role directly
+        if not response.ok:
+            errors.setdefault(Part.GLOBAL_ADMINS, []).append(
+                _error(f"the members of group {group_id}, which holds Global Administrator", response))
+            continue
+        ids |= {str(m.id).lower() for m in response.value if mapping.is_user(m)}
+    return frozenset(ids)
 
 
 def _error(what: str, response: BatchResponse) -> str:
@@ -183,26 +211,38 @@ def build_snapshot(
     errors: dict[Part, list[str]] = {}
     upn = tenant.administrator.user_principal_name
 
-    def ok(key: str, part: Part, what: str) -> BatchResponse | None:
-        """The response when readable; None when absent (404) or unreadable (recorded)."""
+    def ok(key: str, part: Part, what: str, *, absent_if_404: bool = False) -> BatchResponse | None:
+        """The response when readable; None when absent or unreadable (recorded).
+
+        A 404 means absence only for a single object (the administrator, a service
+        principal) or for what hangs off one found absent; anywhere else (the SKUs, the
+        role assignments, a found user's licences) it is an unreadable part, never "none".
+        """
         response = responses[key]
         if response.ok:
             return response
-        if response.status != 404:
+        if not (response.status == 404 and absent_if_404):
             errors.setdefault(part, []).append(_error(what, response))
         return None
 
-    admin = ok("admin", Part.ADMINISTRATOR, f"the administrator {upn}")
-    licences = ok("licences", Part.ADMINISTRATOR_LICENCES, f"the licences of {upn}")
+    def absent(key: str) -> bool:
+        return responses[key].status == 404
+
+    admin = ok("admin", Part.ADMINISTRATOR, f"the administrator {upn}", absent_if_404=True)
+    licences = ok("licences", Part.ADMINISTRATOR_LICENCES, f"the licences of {upn}", absent_if_404=absent("admin"))
     admins = ok("globalAdmins", Part.GLOBAL_ADMINS, "the Global Administrator role assignments")
     skus = ok("skus", Part.SUBSCRIBED_SKUS, "the subscribed SKUs")
-    graph = ok("sp:graph", Part.SERVICE_PRINCIPALS, "Microsoft Graph's service principal")
+    graph = ok("sp:graph", Part.SERVICE_PRINCIPALS, "Microsoft Graph's service principal", absent_if_404=True)
 
     service_principals, grants, assignments = {}, {}, {}
     for app in declared_apps(tenant, catalog):
-        sp = ok(f"sp:{app.key}", Part.SERVICE_PRINCIPALS, f"the service principal of {app.key} ({app.app_id})")
-        app_grants = ok(f"grants:{app.key}", Part.GRANTS, f"the delegated permission grants of {app.key}")
-        app_roles = ok(f"roles:{app.key}", Part.APP_ROLE_ASSIGNMENTS, f"the app role assignments of {app.key}")
+        sp = ok(f"sp:{app.key}", Part.SERVICE_PRINCIPALS, f"the service principal of {app.key} ({app.app_id})",
+                absent_if_404=True)
+        gone = absent(f"sp:{app.key}")
+        app_grants = ok(f"grants:{app.key}", Part.GRANTS, f"the delegated permission grants of {app.key}",
+                        absent_if_404=gone)
+        app_roles = ok(f"roles:{app.key}", Part.APP_ROLE_ASSIGNMENTS, f"the app role assignments of {app.key}",
+                       absent_if_404=gone)
         if sp is None:
             continue  # absent (or unreadable, recorded): nothing can be granted to it
         principal = mapping.service_principal(sp.value)
@@ -217,6 +257,10 @@ def build_snapshot(
         found = ok(f"group:{index}", Part.GROUPS, f"the group {display_name!r}")
         if found is None or not found.value:
             continue
+        if len(found.value) > 1:  # which one assigns the add-in cannot be told: never guess
+            errors.setdefault(Part.GROUPS, []).append(
+                f"{len(found.value)} groups are named {display_name!r}: rename all but the add-in's assignment group")
+            continue
         group = found.value[0]
         full = (members or {}).get(str(group.id))
         if full is not None and not full.ok:
@@ -224,13 +268,14 @@ def build_snapshot(
             continue
         groups[display_name] = mapping.group(group, full.value if full is not None else None)
 
+    global_admins = _global_administrators(admins, members or {}, errors)
     return Snapshot(
         tenant_id=tenant.tenant_id,
         organization_name=organization_name,
         verified_domains=domains,
         administrator=mapping.user(admin.value) if admin else None,
         administrator_licences=tuple(mapping.licence_detail(d) for d in licences.value) if licences else (),
-        global_administrator_ids=mapping.global_administrator_ids(admins.value) if admins else frozenset(),
+        global_administrator_ids=global_admins,
         subscribed_skus=tuple(mapping.subscribed_sku(k) for k in skus.value) if skus else (),
         graph_service_principal=mapping.service_principal(graph.value) if graph else None,
         service_principals=service_principals,

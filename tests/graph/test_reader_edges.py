@@ -1,0 +1,124 @@
+"""The reader's edge cases: Global Administrator held through a group, 404s that are not
+absences, and add-in groups whose display name is ambiguous."""
+
+from __future__ import annotations
+
+import asyncio
+
+import yaml
+
+from sage365.engine import read_tenant
+from sage365.graph.batch import BatchResponse
+from sage365.graph.reader import build_snapshot
+from sage365.snapshot import Part
+from tests.graph.conftest import ALPHA, FIXTURES
+from tests.graph.test_reader import ADMIN, ALPHA_SNAPSHOT, ANNE
+from tests.graph.test_reader_errors import empty_responses
+
+GA = "62e90394-69f5-4237-9190-012177145e10"
+ADMINS_GROUP = "a0000000-0000-4000-8000-0000000000c1"
+
+
+def alpha_state(role_assignments: list[dict], extra_groups: list[dict] = ()) -> dict:
+    state = yaml.safe_load((FIXTURES / "state.yaml").read_text())
+    tenant = state["tenants"][ALPHA]
+    tenant["roleAssignments"] = role_assignments
+    tenant["groups"] += list(extra_groups)
+    return state
+
+
+def read(server, tenant, catalog):
+    return asyncio.run(read_tenant(tenant, catalog, graph_url=server.base_url))
+
+
+def test_the_role_held_through_a_group_counts_at_the_cost_of_one_more_round_trip(start_sandbox, alpha, catalog):
+    state = alpha_state(
+        [{"id": "ra-g", "roleDefinitionId": GA, "principalId": ADMINS_GROUP, "directoryScopeId": "/"}],
+        [{"id": ADMINS_GROUP, "displayName": "Global admins", "isAssignableToRole": True,
+          "members": ["admin@alpha.fr", "anne@alpha.fr"]}],
+    )
+    server = start_sandbox(state)
+    snapshot = read(server, alpha, catalog)
+    assert snapshot.global_administrator_ids == frozenset({ADMINS_GROUP, ADMIN.id, ANNE.id})
+    assert snapshot.errors == {}
+    assert server.stats.requests(ALPHA, "POST /$batch") == 2
+    assert server.stats.operations(ALPHA, "GET /groups/{id}/members") == 1
+
+
+def test_a_group_holding_the_role_is_not_read_when_the_administrator_holds_it_directly(start_sandbox, alpha, catalog):
+    state = alpha_state(
+        [{"id": "ra-1", "roleDefinitionId": GA, "principalId": ADMIN.id, "directoryScopeId": "/"},
+         {"id": "ra-g", "roleDefinitionId": GA, "principalId": ADMINS_GROUP, "directoryScopeId": "/"}],
+        [{"id": ADMINS_GROUP, "displayName": "Global admins", "members": ["anne@alpha.fr"]}],
+    )
+    server = start_sandbox(state)
+    snapshot = read(server, alpha, catalog)
+    assert snapshot.global_administrator_ids == frozenset({ADMIN.id, ADMINS_GROUP})
+    assert server.stats.requests(ALPHA, "POST /$batch") == 1
+
+
+def test_a_group_holding_the_role_on_an_administrative_unit_only_does_not_count(start_sandbox, alpha, catalog):
+    state = alpha_state(
+        [{"id": "ra-g", "roleDefinitionId": GA, "principalId": ADMINS_GROUP, "directoryScopeId": "/administrativeUnits/au"}],
+        [{"id": ADMINS_GROUP, "displayName": "Global admins", "members": ["admin@alpha.fr"]}],
+    )
+    server = start_sandbox(state)
+    snapshot = read(server, alpha, catalog)
+    assert (snapshot.global_administrator_ids, snapshot.errors) == (frozenset(), {})
+    assert server.stats.requests(ALPHA, "POST /$batch") == 1
+
+
+def test_two_groups_with_the_add_in_groups_name_are_an_error_not_a_guess(start_sandbox, alpha, catalog):
+    state = alpha_state(
+        [{"id": "ra-1", "roleDefinitionId": GA, "principalId": ADMIN.id, "directoryScopeId": "/"}],
+        [{"id": "a0000000-0000-4000-8000-0000000000b9", "displayName": "Sage Contact users", "members": []}],
+    )
+    server = start_sandbox(state)
+    snapshot = read(server, alpha, catalog)
+    assert snapshot.errors == {
+        Part.GROUPS: "2 groups are named 'Sage Contact users': rename all but the add-in's assignment group",
+    }
+    assert list(snapshot.groups) == ["Someone's group"]
+    assert snapshot.global_administrator_ids == ALPHA_SNAPSHOT.global_administrator_ids
+
+
+def not_found(rid: str) -> BatchResponse:
+    return BatchResponse(rid, 404, None, "Request_ResourceNotFound", "gone")
+
+
+def test_a_404_is_an_absence_only_for_a_single_object_or_what_hangs_off_an_absent_one(alpha, catalog):
+    responses = empty_responses(alpha, catalog)  # administrator and service principals absent (404)
+    for key in ("licences", "grants:sage-contact", "roles:sage-contact"):
+        responses[key] = not_found(key)  # under an absent parent: absent too
+    snapshot = build_snapshot(alpha, catalog, "Alpha", (), responses)
+    assert snapshot.errors == {}
+
+
+def test_a_404_on_a_tenant_wide_collection_or_under_a_found_object_is_an_error(alpha, catalog):
+    responses = empty_responses(alpha, catalog)
+    responses["admin"] = BatchResponse("admin", 200, _user())
+    responses["sp:sage-contact"] = BatchResponse("sp:sage-contact", 200, _sp())
+    for key in ("licences", "skus", "globalAdmins", "grants:sage-contact", "roles:sage-contact", "group:0"):
+        responses[key] = not_found(key)
+    snapshot = build_snapshot(alpha, catalog, "Alpha", (), responses)
+    gone = "404 Request_ResourceNotFound: gone"
+    assert snapshot.errors == {
+        Part.ADMINISTRATOR_LICENCES: f"cannot read the licences of admin@alpha.fr: {gone}",
+        Part.GLOBAL_ADMINS: f"cannot read the Global Administrator role assignments: {gone}",
+        Part.SUBSCRIBED_SKUS: f"cannot read the subscribed SKUs: {gone}",
+        Part.GRANTS: f"cannot read the delegated permission grants of sage-contact: {gone}",
+        Part.APP_ROLE_ASSIGNMENTS: f"cannot read the app role assignments of sage-contact: {gone}",
+        Part.GROUPS: f"cannot read the group 'Sage Contact users': {gone}",
+    }
+
+
+def _user():
+    from msgraph.generated.models.user import User
+
+    return User(id=ADMIN.id, user_principal_name=ADMIN.user_principal_name, account_enabled=True)
+
+
+def _sp():
+    from msgraph.generated.models.service_principal import ServicePrincipal
+
+    return ServicePrincipal(id="a0000000-0000-4000-8000-0000000000a2", app_id="00000000-5a6e-4000-8000-000000000002")
