@@ -26,11 +26,16 @@ Progress = Callable[[TenantResult], None]  # called once per tenant, as each one
 
 
 async def _close(obj: Any) -> None:
+    """Close a client or credential; a failure to close must not turn a read into a crash."""
     close = getattr(obj, "close", None) if obj is not None else None
-    if close is not None:
+    if close is None:
+        return
+    try:
         result = close()
         if inspect.isawaitable(result):
             await result
+    except Exception:  # noqa: S110 (the snapshot is already read; nothing left to report on)
+        pass
 
 
 async def read_tenant(
@@ -62,15 +67,25 @@ async def read_tenant(
             credential = credential_for(tenant.tenant_id)
     except Exception as exc:
         return failed(tenant.tenant_id, redact(f"no credential for tenant {tenant.tenant_id}: {exc}"))
-    http = graph.make_http_client(graph_url or graph.GRAPH_URL)
+    http = None
     try:
+        # Inside the try: a malformed --graph-url must be this tenant's error, not a traceback.
+        http = graph.make_http_client(graph_url or graph.GRAPH_URL)
         client = graph.graph_client(tenant.tenant_id, graph_url=graph_url, credential=credential, http_client=http)
         return await read_snapshot(client, tenant, catalog)
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
         return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
     finally:
-        await http.aclose()
+        await _close_http(http)
         await _close(credential)
+
+
+async def _close_http(http: Any) -> None:
+    if http is not None:
+        try:
+            await http.aclose()
+        except Exception:  # noqa: S110 (as in _close)
+            pass
 
 
 def _checks_failed(tenant: Tenant, exc: Exception) -> TenantResult:

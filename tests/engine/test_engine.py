@@ -164,3 +164,34 @@ def test_a_crash_in_the_checks_is_an_error_for_every_check(demo, catalog, monkey
         Finding("contoso", check, Status.ERROR, Severity.HIGH, CONTOSO, message=message) for check in CHECK_IDS
     ))
     assert result.status is TenantStatus.ERROR
+
+
+def test_a_client_that_cannot_be_built_is_this_tenants_error_only(demo_sandbox, demo, catalog, monkeypatch):
+    from sage365.graph import client
+
+    original = client.make_http_client
+
+    def broken(base_url: str, **kwargs):
+        if "broken" in base_url:
+            raise ValueError("invalid URL 'http://broken['")
+        return original(base_url, **kwargs)
+
+    monkeypatch.setattr(client, "make_http_client", broken)
+    snapshot = asyncio.run(engine.read_tenant(demo[0], catalog, graph_url="http://broken[/v1.0"))
+    message = f"cannot read tenant {CONTOSO}: ValueError: invalid URL 'http://broken['"
+    assert snapshot == Snapshot(tenant_id=CONTOSO, errors={part: message for part in Part})
+
+
+def test_a_credential_that_fails_to_close_does_not_undo_the_read(demo_sandbox, demo, catalog):
+    class TokenThenBrokenClose:
+        def get_token(self, *scopes, **kwargs) -> AccessToken:
+            return AccessToken(f"sandbox.{FABRIKAM}", int(time.time()) + 3600)
+
+        def close(self) -> None:
+            raise OSError("socket already closed")
+
+    result = engine.check_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
+                                 credential=TokenThenBrokenClose(), today=TODAY)
+    assert result.status is TenantStatus.DRIFT
+    assert [f.check for f in result.findings if f.status is Status.FAIL] == [
+        "admin.premium_licence", "tenant.free_premium_seat"]
