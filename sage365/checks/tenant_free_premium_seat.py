@@ -36,6 +36,9 @@ METADATA = CheckMetadata(
 )
 
 
+ENABLED = "Enabled"  # subscribedSku.capabilityStatus of a SKU whose seats can be assigned
+
+
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
     resource = tenant.primary_domain
     unreadable = first_error(snapshot, (Part.SUBSCRIBED_SKUS,))
@@ -44,8 +47,10 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     names = catalog.plan_names(tenant.administrator.licence.plans)
     expected = f"a SKU with {' or '.join(sorted(names))} and enabled units > consumed units"
     premium = [s for s in snapshot.subscribed_skus if any(p.service_plan_name in names for p in s.service_plans)]
-    actual = listing(f"{s.sku_part_number} ({s.consumed_units}/{s.enabled_units} assigned)" for s in premium)
-    free = sum(max(s.enabled_units - s.consumed_units, 0) for s in premium)
+    actual = listing(f"{s.sku_part_number} ({s.consumed_units}/{s.enabled_units} assigned"
+                     f"{'' if s.capability_status == ENABLED else ', ' + s.capability_status})" for s in premium)
+    # A suspended, locked-out or expiring SKU's unassigned units cannot be given to anyone.
+    free = sum(max(s.enabled_units - s.consumed_units, 0) for s in premium if s.capability_status == ENABLED)
     if free:
         return [METADATA.finding(tenant, Status.PASS, resource, "pass", lang,
                                  expected=expected, actual=actual, free=free)]
