@@ -12,6 +12,8 @@ import asyncio
 import contextvars
 import gc
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -28,6 +30,12 @@ GRAPH_APP_ROLE_IDS = {
     "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
 }
 GRAPH_SP_OBJECT_ID = "graph-sp-object-id"
+# The example tenants' spec.tenantId (tenants/*.yaml), as pinned in stacks/Pulumi.<name>.yaml.
+TENANT_IDS = {
+    "contoso": "11111111-1111-4111-8111-111111111111",
+    "fabrikam": "22222222-2222-4222-8222-222222222222",
+    "northwind": "33333333-3333-4333-8333-333333333333",
+}
 
 
 def sp_object_id(app_id: str) -> str:
@@ -139,6 +147,12 @@ class ProgramRun:
         return [m for lvl, m in self.logs if lvl == level]
 
 
+def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loops.append(loop)
+
+
 def run_program(program: Callable[[], None], *, stack: str, config: dict[str, str]) -> ProgramRun:
     """Run `program` as stack `stack` with `config` (keys like "azuread:tenantId")."""
     return contextvars.Context().run(_run, program, stack, config)
@@ -147,6 +161,16 @@ def run_program(program: Callable[[], None], *, stack: str, config: dict[str, st
 def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> ProgramRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Pulumi sends each RPC to the monitor from the loop's default executor, and the mock
+    # monitor's _sync_await gives every worker thread an event loop of its own that nobody
+    # closes; collected later, under another test, such a loop's __del__ fails. Own the
+    # executor and its threads' loops, and close them all below.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+    executor = ThreadPoolExecutor(thread_name_prefix=f"pulumi-mock-{stack}", initializer=_give_thread_a_loop,
+                                  initargs=(thread_loops,))
+    loop.set_default_executor(executor)
+    # The azuread provider's SDK fills unset inputs from ARM_* variables: keep the machine's out.
+    saved_env = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("ARM_")}
     mocks = TenantMocks()
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
@@ -178,7 +202,11 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+        executor.shutdown(wait=True)
+        for thread_loop in thread_loops:
+            thread_loop.close()
         asyncio.set_event_loop(None)
+        os.environ.update(saved_env)
         # Collect the run's garbage (coroutine frames, tracebacks) now: a later collection
         # that happens to fall inside ast.parse trips CPython 3.11's recursion-depth check.
         gc.collect()

@@ -10,13 +10,7 @@ import pytest
 
 import components.gate
 from components.program import main
-from tests.components.harness import run_program
-
-TENANT_IDS = {
-    "contoso": "11111111-1111-4111-8111-111111111111",
-    "fabrikam": "22222222-2222-4222-8222-222222222222",
-    "northwind": "33333333-3333-4333-8333-333333333333",
-}
+from tests.components.harness import TENANT_IDS, run_program
 
 
 @pytest.fixture(autouse=True)

@@ -14,6 +14,7 @@ from components.program import main
 from tests.components.harness import (
     GRAPH_APP_ROLE_IDS,
     GRAPH_SP_OBJECT_ID,
+    TENANT_IDS,
     ProgramRun,
     group_object_id,
     run_program,
@@ -22,11 +23,6 @@ from tests.components.harness import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-TENANT_IDS = {
-    "contoso": "11111111-1111-4111-8111-111111111111",
-    "fabrikam": "22222222-2222-4222-8222-222222222222",
-    "northwind": "33333333-3333-4333-8333-333333333333",
-}
 SBC, CONTACT = "00000000-5a6e-4000-8000-000000000001", "00000000-5a6e-4000-8000-000000000002"
 P1_SKU = "078d2b04-f1bd-4111-bbd4-b4b1b354cef4"
 SP = "azuread:index/servicePrincipal:ServicePrincipal"

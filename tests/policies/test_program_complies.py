@@ -9,18 +9,13 @@ import pytest
 
 from components.program import main
 from sage365.catalog import load_catalog
-from tests.components.harness import run_program
+from tests.components.harness import TENANT_IDS, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "policies"))
 import sage365_policies as rules  # noqa: E402
 
 CATALOG = load_catalog(ROOT / "catalog/catalog.yaml")
-TENANT_IDS = {
-    "contoso": "11111111-1111-4111-8111-111111111111",
-    "fabrikam": "22222222-2222-4222-8222-222222222222",
-    "northwind": "33333333-3333-4333-8333-333333333333",
-}
 
 
 @pytest.mark.parametrize("stack", sorted(TENANT_IDS))
