@@ -7,8 +7,9 @@ turn pulumi_policy's arguments into that plain data. __main__.py builds the Poli
 Rules:
 - sage365-grant-scopes-in-catalogue: a delegated grant of a Sage app carries only the
   catalogue's scopes for that app (a hand-edited program must not widen a consent);
-- sage365-tenant-provider: every azuread resource goes through the stack's explicit
-  provider, pinned to the tenantId its declaration (tenants/<slug>.yaml) names;
+- sage365-tenant-provider: every azuread resource goes through its own stack's explicit
+  provider (`<stack>-azuread`), pinned to the tenantId tenants/<stack>.yaml names;
+- sage365-single-tenant-provider: all azuread resources of a stack share one provider;
 - sage365-protect-sage-service-principal: a Sage app's service principal is protected.
 """
 
@@ -54,10 +55,14 @@ def provider_violations(
     resource_type: str,
     provider: Mapping[str, Any] | None,
     declared_tenant_id: TenantIdLookup,
+    stack: str | None = None,
 ) -> list[str]:
-    """An azuread resource must use an explicit azuread provider pinned to its declared tenant.
+    """An azuread resource must use its stack's explicit azuread provider, pinned to the
+    tenant that stack's declaration names.
 
     provider: {"type", "name", "props"} of the resource's provider, or None.
+    stack: the resource's stack (tenant slug), from its URN; a contoso stack must not reach
+    fabrikam even through fabrikam's correctly pinned provider.
     """
     if not resource_type.startswith("azuread:"):
         return []
@@ -72,6 +77,11 @@ def provider_violations(
             f"('<tenant>{PROVIDER_SUFFIX}'); default providers could reach whatever tenant the environment names"
         ]
     slug = name[: -len(PROVIDER_SUFFIX)]
+    if stack is not None and slug != stack:
+        return [
+            f"{resource_type} in stack '{stack}' uses provider '{name}': only '{stack}{PROVIDER_SUFFIX}' "
+            "may reach this stack's tenant"
+        ]
     expected = declared_tenant_id(slug)
     actual = str(props.get("tenantId") or "").lower()
     if expected is None:
@@ -110,6 +120,11 @@ def single_provider_violations(resources: Iterable[tuple[str, str, str | None]])
     ]
 
 
+def stack_of(urn: str) -> str:
+    """The stack name in a URN: urn:pulumi:<stack>::<project>::<type>::<name>."""
+    return urn.split("::", 1)[0].split(":")[-1]
+
+
 def declared_tenant_ids(tenants_dir: Path) -> TenantIdLookup:
     """A lookup of tenants/<slug>.yaml's tenantId; unreadable declarations count as absent."""
 
@@ -136,7 +151,8 @@ def _provider_dict(provider: Any) -> dict[str, Any] | None:
 
 def validate_tenant_provider(lookup: TenantIdLookup):
     def validate(args, report_violation) -> None:
-        for message in provider_violations(args.resource_type, _provider_dict(args.provider), lookup):
+        provider = _provider_dict(args.provider)
+        for message in provider_violations(args.resource_type, provider, lookup, stack_of(args.urn)):
             report_violation(message, None)
 
     return validate

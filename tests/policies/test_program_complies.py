@@ -33,7 +33,7 @@ def test_program_output_passes_the_rules(stack):
         prov = by_urn[provider_urn]
         provider = {"type": prov.type, "name": prov.name, "props": run.state[provider_urn]}
         state = run.state[r.urn]
-        violations += rules.provider_violations(r.type, provider, lookup)
+        violations += rules.provider_violations(r.type, provider, lookup, rules.stack_of(r.urn))
         violations += rules.protect_violations(r.type, state, r.protect, CATALOG)
         if r.type == rules.DELEGATED_GRANT:
             client = next(run.state[x.urn] for x in custom if run.state[x.urn].get("objectId") == state["servicePrincipalObjectId"])

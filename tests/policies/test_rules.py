@@ -119,16 +119,47 @@ def collect(validate, args) -> list[tuple[str, str | None]]:
     return violations
 
 
+def urn(stack: str, rtype: str, name: str) -> str:
+    return f"urn:pulumi:{stack}::sage365::sage365:tenant:SageTenant${rtype}::{name}"
+
+
+MEMBER_URN = urn("contoso", GROUP_MEMBER, "contoso-addin-sage-contact-member-alice@contoso.fr")
+SP_URN = urn("contoso", rules.SERVICE_PRINCIPAL, "contoso-consent-sage-business-center-sp")
+
+
+def test_stack_of_a_urn():
+    assert rules.stack_of(MEMBER_URN) == "contoso"
+    assert rules.stack_of("urn:pulumi:fabrikam::sage365::pulumi:providers:azuread::fabrikam-azuread") == "fabrikam"
+
+
+def test_provider_of_another_stack_is_refused_even_when_correctly_pinned():
+    fabrikam = provider("fabrikam-azuread", "22222222-2222-4222-8222-222222222222")
+    assert rules.provider_violations(GROUP_MEMBER, fabrikam, TENANTS) == []  # on its own, a valid provider
+    assert rules.provider_violations(GROUP_MEMBER, fabrikam, TENANTS, "contoso") == [
+        f"{GROUP_MEMBER} in stack 'contoso' uses provider 'fabrikam-azuread': only 'contoso-azuread' "
+        "may reach this stack's tenant"
+    ]
+    assert rules.provider_violations(GROUP_MEMBER, provider(), TENANTS, "contoso") == []
+
+
 def test_resource_adapters():
-    member = ResourceValidationArgs(GROUP_MEMBER, {}, "urn:m", "m", options(), policy_provider(tenant_id="x"))
+    member = ResourceValidationArgs(GROUP_MEMBER, {}, MEMBER_URN, "m", options(), policy_provider(tenant_id="x"))
     assert collect(rules.validate_tenant_provider(TENANTS), member) == [
         (f"{GROUP_MEMBER} uses provider 'contoso-azuread' pinned to tenant x, but tenants/contoso.yaml declares {CONTOSO}", None)
     ]
-    sp = ResourceValidationArgs(rules.SERVICE_PRINCIPAL, {"clientId": SBC}, "urn:sp", "sp", options(False), policy_provider())
+    wrong_stack = ResourceValidationArgs(GROUP_MEMBER, {}, MEMBER_URN.replace(":contoso::", ":fabrikam::"), "m",
+                                         options(), policy_provider())
+    assert collect(rules.validate_tenant_provider(TENANTS), wrong_stack) == [
+        (f"{GROUP_MEMBER} in stack 'fabrikam' uses provider 'contoso-azuread': only 'fabrikam-azuread' "
+         "may reach this stack's tenant", None)
+    ]
+    right = ResourceValidationArgs(GROUP_MEMBER, {}, MEMBER_URN, "m", options(), policy_provider())
+    assert collect(rules.validate_tenant_provider(TENANTS), right) == []
+    sp = ResourceValidationArgs(rules.SERVICE_PRINCIPAL, {"clientId": SBC}, SP_URN, "sp", options(False), policy_provider())
     assert collect(rules.validate_protected_service_principal(CATALOG), sp) == [
         (f"service principal of Sage app 'sage-business-center' ({SBC}) must be protected (ResourceOptions(protect=True))", None)
     ]
-    protected = ResourceValidationArgs(rules.SERVICE_PRINCIPAL, {"clientId": SBC}, "urn:sp", "sp", options(True), policy_provider())
+    protected = ResourceValidationArgs(rules.SERVICE_PRINCIPAL, {"clientId": SBC}, SP_URN, "sp", options(True), policy_provider())
     assert collect(rules.validate_protected_service_principal(CATALOG), protected) == []
 
 
