@@ -56,8 +56,11 @@ def test_non_blocking_drift_warns_and_registers(monkeypatch):
     run = run_program(main, stack="contoso", config=CONFIG)
     assert run.error is None
     assert run.messages("ERROR") == []
-    assert len(run.messages("WARNING")) == 1
+    assert run.messages("WARNING") == [
+        "tenant contoso: check addin.members failed for admin@contoso.onmicrosoft.com: bob@contoso.fr is not in the group"
+    ]
     assert len(run.resources) == 14  # no free seat known: no licence
+    assert "contoso-admin-licence" not in run.by_name
 
 
 def test_free_seat_from_the_live_tenant_is_assigned(monkeypatch):

@@ -23,16 +23,19 @@ def config(stack: str, sandbox) -> dict[str, str]:
     return {"azuread:tenantId": TENANT_IDS[stack], "azuread:useOidc": "true", "sage365:graphUrl": sandbox.base_url}
 
 
+FABRIKAM_NO_P1 = (
+    "tenant fabrikam: check admin.premium_licence failed for admin@fabrikam.onmicrosoft.com: "
+    'admin@fabrikam.onmicrosoft.com has no active Entra ID P1/P2 plan (Sage: "no active Azure AD Premium '
+    'licence") (expected: AAD_PREMIUM or AAD_PREMIUM_P2 with provisioningStatus Success; actual: none). '
+    "Remediation: Buy Microsoft Entra ID P1 in the Microsoft 365 admin centre: Billing > Purchase services > "
+    "Security > Microsoft Entra ID P1 (one licence is enough), then assign it to the administrator only "
+    "(Users > Active users > the administrator > Licenses and apps)."
+)
+
+
 def test_fabrikam_without_p1_fails_the_preview(demo_sandbox):
     run = run_program(main, stack="fabrikam", config=config("fabrikam", demo_sandbox))
-    assert run.messages("ERROR") == [
-        "tenant fabrikam: check admin.premium_licence failed for admin@fabrikam.onmicrosoft.com: "
-        'admin@fabrikam.onmicrosoft.com has no active Entra ID P1/P2 plan (Sage: "no active Azure AD Premium '
-        'licence") (expected: AAD_PREMIUM or AAD_PREMIUM_P2 with provisioningStatus Success; actual: none). '
-        "Remediation: Buy Microsoft Entra ID P1 in the Microsoft 365 admin centre: Billing > Purchase services > "
-        "Security > Microsoft Entra ID P1 (one licence is enough), then assign it to the administrator only "
-        "(Users > Active users > the administrator > Licenses and apps)."
-    ]
+    assert run.messages("ERROR") == [FABRIKAM_NO_P1]
     assert run.messages("WARNING") == []  # no free seat is a fact (severity info), not drift
     assert str(run.error) == (
         "tenant fabrikam: preview gate refused the run (1 blocking prerequisite(s) missing, "
@@ -73,5 +76,5 @@ def test_graph_url_from_the_environment(demo_sandbox, monkeypatch):
     monkeypatch.setenv("SAGE365_GRAPH_URL", demo_sandbox.base_url)
     cfg = {k: v for k, v in config("fabrikam", demo_sandbox).items() if k != "sage365:graphUrl"}
     run = run_program(main, stack="fabrikam", config=cfg)
-    assert "check admin.premium_licence failed" in str(run.messages("ERROR"))
+    assert run.messages("ERROR") == [FABRIKAM_NO_P1]
     assert run.resources == []
