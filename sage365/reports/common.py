@@ -41,7 +41,6 @@ LABELS: dict[str, dict[str, str]] = {
 
 # Worst first: a tenant that could not be checked hides everything else about it.
 TENANT_RANK = {TenantStatus.ERROR: 0, TenantStatus.DRIFT: 1, TenantStatus.COMPLIANT: 2}
-FINDING_RANK = {Status.ERROR: 0, Status.FAIL: 1, Status.WAIVED: 2, Status.PASS: 3}
 MARK = {TenantStatus.ERROR: "❌", TenantStatus.DRIFT: "⚠️", TenantStatus.COMPLIANT: "✅"}
 
 
@@ -51,19 +50,37 @@ def labels(lang: str) -> dict[str, str]:
     return LABELS[lang]
 
 
+# What a finding means for its tenant, worst first: a failure of an informational check
+# (severity info) is "info", not "fail", exactly as TenantResult.status does not count it
+# as drift. Every count and label in every report goes through outcome().
+OUTCOMES = ("error", "fail", "waived", "info", "pass")
+INFO = "info"
+
+
+def outcome(finding: Finding) -> str:
+    """The finding's status value, except "info" for an informational check's failure."""
+    if finding.status is Status.FAIL and finding.severity is Severity.INFO:
+        return INFO
+    return finding.status.value
+
+
 def finding_rank(finding: Finding) -> int:
     """Errors, then drift, then waived, then informational failures, then passes."""
-    if finding.status is Status.FAIL and finding.severity is Severity.INFO:
-        return FINDING_RANK[Status.WAIVED] + 1
-    return FINDING_RANK[finding.status] + (1 if finding.status is Status.PASS else 0)
+    return OUTCOMES.index(outcome(finding))
 
 
 def status_label(finding: Finding, words: dict[str, str]) -> tuple[str, str]:
     """The CSS class and word for a finding's status: an informational failure only informs."""
-    if finding.status is Status.FAIL and finding.severity is Severity.INFO:
-        return "info", words["informational"]
-    value = finding.status.value
+    value = outcome(finding)
+    if value == INFO:
+        return value, words["informational"]
     return value, words.get(f"{value}_status", words.get(value, value))
+
+
+def count_label(value: str, words: dict[str, str]) -> str:
+    """The plural-ish column word for counts of one outcome (failed, errors, waived, ...)."""
+    return words[{"error": "errors", "fail": "failed", "waived": "waived", INFO: "informational",
+                  "pass": "passed"}[value]]
 
 
 def worst_first(results: Sequence[TenantResult]) -> list[TenantResult]:
@@ -77,7 +94,7 @@ def is_issue(finding: Finding) -> bool:
 
 def is_drift(finding: Finding) -> bool:
     """A failure that makes a tenant drift: informational checks only inform."""
-    return finding.status is Status.FAIL and finding.severity is not Severity.INFO
+    return outcome(finding) == "fail"
 
 
 @dataclass(frozen=True)
@@ -86,28 +103,29 @@ class Summary:
     compliant: int
     drift: int
     error: int
-    findings: dict[str, int]  # by finding status value
+    findings: dict[str, int]  # by outcome(): error, fail, waived, info, pass
     exit_code: int
 
 
 def summarize(results: Sequence[TenantResult]) -> Summary:
     statuses = [r.status for r in results]
-    counts = {s.value: 0 for s in Status}
+    fleet = {value: 0 for value in OUTCOMES}
     for result in results:
-        for finding in result.findings:
-            counts[finding.status.value] += 1
+        for value, n in counts(result).items():
+            fleet[value] += n
     return Summary(
         tenants=len(results),
         compliant=statuses.count(TenantStatus.COMPLIANT),
         drift=statuses.count(TenantStatus.DRIFT),
         error=statuses.count(TenantStatus.ERROR),
-        findings=counts,
+        findings=fleet,
         exit_code=exit_code(list(results)),
     )
 
 
-def counts(result: TenantResult) -> dict[Status, int]:
-    out = {s: 0 for s in Status}
+def counts(result: TenantResult) -> dict[str, int]:
+    """A tenant's findings counted by outcome(), in OUTCOMES order."""
+    out = {value: 0 for value in OUTCOMES}
     for finding in result.findings:
-        out[finding.status] += 1
+        out[outcome(finding)] += 1
     return out

@@ -13,6 +13,8 @@ from typing import Sequence
 
 from sage365.findings import Finding, TenantResult
 from sage365.reports.common import (
+    OUTCOMES,
+    count_label,
     counts,
     finding_rank,
     is_issue,
@@ -80,7 +82,7 @@ def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datet
     ]
     for result in ordered:
         n = counts(result)
-        detail = ", ".join(f"{n[s]} {words[s.value]}" for s in n if n[s])
+        detail = ", ".join(f"{n[v]} {count_label(v, words)}" for v in OUTCOMES if n[v])
         out.append(f'<a class="tile {result.status.value}" href="#tenant-{escape(result.name)}">'
                    f"<strong>{escape(result.name)}</strong><br>{escape(words[result.status.value])}"
                    f"<br><small>{escape(detail)}</small></a>")

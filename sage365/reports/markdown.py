@@ -11,9 +11,11 @@ import datetime as dt
 import html
 from typing import Sequence
 
-from sage365.findings import Status, TenantResult
+from sage365.findings import TenantResult
 from sage365.reports.common import (
     MARK,
+    OUTCOMES,
+    count_label,
     counts,
     finding_rank,
     is_issue,
@@ -74,12 +76,11 @@ def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datet
         f"{summary.drift} {words['drift']}, {summary.error} {words['error']}** · "
         f"{words['generated']} {generated_at.isoformat()}", "",
     ]
-    header = [words[k].capitalize() for k in ("tenant", "status", "failed", "errors", "waived", "passed")]
+    header = [words["tenant"], words["status"], *(count_label(v, words).capitalize() for v in OUTCOMES)]
     rows = []
     for result in ordered:
         n = counts(result)
-        rows.append([result.name, f"{MARK[result.status]} {words[result.status.value]}",
-                     str(n[Status.FAIL]), str(n[Status.ERROR]), str(n[Status.WAIVED]), str(n[Status.PASS])])
+        rows.append([result.name, f"{MARK[result.status]} {words[result.status.value]}", *(str(n[v]) for v in OUTCOMES)])
     lines += _table(header, rows) + [""]
     for result in ordered:
         lines += _tenant(result, words)

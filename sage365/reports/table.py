@@ -13,10 +13,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from sage365.findings import Status, TenantResult, TenantStatus
-from sage365.reports.common import labels, summarize
+from sage365.findings import TenantResult, TenantStatus
+from sage365.reports.common import labels, status_label, summarize
 
-STYLE = {Status.PASS: "green", Status.FAIL: "red", Status.ERROR: "bold red", Status.WAIVED: "yellow"}
+STYLE = {"pass": "green", "fail": "red", "error": "bold red", "waived": "yellow", "info": "blue"}
 TENANT_STYLE = {TenantStatus.COMPLIANT: "bold green", TenantStatus.DRIFT: "bold yellow", TenantStatus.ERROR: "bold red"}
 DEFAULT_WIDTH = 200
 
@@ -25,12 +25,12 @@ PADDING = 8  # two blanks between each of the five columns
 MIN_MESSAGE = 12
 
 
-def _widths(result: TenantResult, width: int) -> tuple[int, ...]:
+def _widths(result: TenantResult, width: int, words: dict[str, str]) -> tuple[int, ...]:
     """Column widths that fit `width`: fixed ones first, the message takes what is left."""
     def longest(values: list[str], floor: int) -> int:
         return max([floor, *map(len, values)])
 
-    status = longest([f.status.value for f in result.findings], 6)
+    status = longest([status_label(f, words)[1] for f in result.findings], 6)
     severity = longest([f.severity.value for f in result.findings], 8)
     check = longest([f.check for f in result.findings], 8)
     resource = min(longest([f.resource for f in result.findings], 8), 40)
@@ -51,12 +51,13 @@ def render(results: Sequence[TenantResult], *, lang: str, width: int | None = No
             (words[result.status.value], TENANT_STYLE[result.status]),
         ))
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
-        for column, size in zip(("status", "severity", "check", "resource", "message"), _widths(result, width)):
+        for column, size in zip(("status", "severity", "check", "resource", "message"), _widths(result, width, words)):
             # Explicit widths and no_wrap: one line per finding; the message is truncated
             # first, and the status, which the reader scans for, is never dropped.
             table.add_column(words[column], no_wrap=True, overflow="ellipsis", width=size)
         for finding in result.findings:
-            table.add_row(Text(finding.status.value, STYLE[finding.status]), finding.severity.value,
+            value, word = status_label(finding, words)
+            table.add_row(Text(word, STYLE[value]), finding.severity.value,
                           finding.check, finding.resource, finding.message)
         console.print(table)
         console.print()

@@ -42,7 +42,8 @@ def test_json_report_validates_and_is_exact() -> None:
     assert sorted(e.message for e in VALIDATOR.iter_errors(document)) == []
     assert document == json.loads(golden("expected.json", text))
     assert document["summary"] == {"tenants": 3, "compliant": 1, "drift": 1, "error": 1,
-                                   "findings": {"pass": 3, "fail": 3, "error": 1, "waived": 1}, "exitCode": 2}
+                                   "findings": {"pass": 3, "fail": 2, "error": 1, "waived": 1, "info": 1},
+                                   "exitCode": 2}
     assert [t["status"] for t in document["tenants"]] == ["compliant", "error", "drift"]
 
 
@@ -137,7 +138,9 @@ def test_table_has_one_line_per_finding_grouped_by_tenant() -> None:
     ]
     for r in results:
         for f in r.findings:
-            pattern = rf"^{f.status.value}\s+{f.severity.value}\s+{re.escape(f.check)}\s+{re.escape(f.resource)}\s+{re.escape(f.message)}$"
+            # An informational check's failure reads "informational", as TenantResult.status treats it.
+            word = "informational" if f.check == "tenant.free_premium_seat" and f.status.value == "fail" else f.status.value
+            pattern = rf"^{word}\s+{f.severity.value}\s+{re.escape(f.check)}\s+{re.escape(f.resource)}\s+{re.escape(f.message)}$"
             assert len([line for line in lines if re.match(pattern, line)]) == 1, pattern
     assert lines[-1] == "3 tenants: 1 compliant, 1 drift, 1 error"
     assert "\x1b[" not in text
@@ -145,7 +148,7 @@ def test_table_has_one_line_per_finding_grouped_by_tenant() -> None:
 
 def test_narrow_table_still_one_line_per_finding() -> None:
     text = reports.render("table", fleet(), lang="en", generated_at=GENERATED_AT, width=60)
-    finding_lines = [line for line in text.splitlines() if re.match(r"^(pass|fail|error|waived) ", line)]
+    finding_lines = [line for line in text.splitlines() if re.match(r"^(pass|fail|error|waived|informational) ", line)]
     assert len(finding_lines) == sum(len(r.findings) for r in fleet())
     assert all(len(line) <= 60 for line in finding_lines)
 
@@ -172,3 +175,20 @@ def test_empty_fleet() -> None:
     document = json.loads(reports.render("json", [], generated_at=GENERATED_AT))
     assert document["tenants"] == [] and document["summary"]["exitCode"] == 0
     assert not list(VALIDATOR.iter_errors(document))
+
+
+def test_informational_failures_are_counted_apart_from_drift_in_every_format() -> None:
+    """contoso's only failure is informational: it is compliant, and no count calls it a failure."""
+    contoso = [r for r in fleet() if r.name == "contoso"]
+    document = json.loads(reports.render("json", contoso, lang="en", generated_at=GENERATED_AT))
+    assert document["summary"]["findings"] == {"error": 0, "fail": 0, "waived": 0, "info": 1, "pass": 1}
+    assert document["tenants"][0]["status"] == "compliant"
+    assert "| contoso | ✅ compliant | 0 | 0 | 0 | 1 | 1 |" in reports.render(
+        "markdown", contoso, lang="en", generated_at=GENERATED_AT).splitlines()
+    page = reports.render("html", contoso, lang="en", generated_at=GENERATED_AT)
+    assert "<small>1 informational, 1 passed</small>" in page
+    table = reports.render("table", contoso, lang="fr", generated_at=GENERATED_AT)
+    assert re.search(r"^pour information\s+info\s+tenant\.free_premium_seat ", table, re.M)
+    assert not re.search(r"^(fail|écart) ", table, re.M)
+    xml = JUnitXml.fromstring(reports.render("junit", contoso, lang="en", generated_at=GENERATED_AT))
+    assert (xml.failures, xml.errors) == (0, 0)
