@@ -23,6 +23,8 @@ LABELS: dict[str, dict[str, str]] = {
         "errors": "errors", "waived": "waived", "no_issue": "Nothing out of line.",
         "what_to_do": "What to do", "nothing_declared": "nothing declared to check",
         "informational": "informational",
+        "truncated": "Truncated to fit a pull-request comment ({limit} characters): {listed} of {total} tenants "
+        "listed, {shown} shown in detail, worst first. The full report: sage365 drift --format html (or json).",
         "compliant": "compliant", "drift": "drift", "error": "error",
         "pass": "pass", "fail": "fail", "waived_status": "waived",
     },
@@ -34,6 +36,9 @@ LABELS: dict[str, dict[str, str]] = {
         "errors": "erreurs", "waived": "dérogations", "no_issue": "Aucun écart.",
         "what_to_do": "Que faire", "nothing_declared": "rien de déclaré à contrôler",
         "informational": "pour information",
+        "truncated": "Tronqué pour tenir dans un commentaire de pull request ({limit} caractères) : {listed} "
+        "tenants sur {total} listés, {shown} détaillés, les pires d'abord. Le rapport complet : sage365 drift "
+        "--format html (ou json).",
         "compliant": "conforme", "drift": "écart", "error": "erreur",
         "pass": "conforme", "fail": "écart", "waived_status": "dérogation",
     },

@@ -2,7 +2,8 @@
 
 Summary first, then each tenant worst first: a table of what is not a pass, what to do
 about it (once per check), and the passes folded away in a <details> block. Cell text is
-escaped so a group name or message cannot break the table or inject HTML.
+escaped so a group name or message cannot break the table or inject HTML. A report longer
+than a GitHub comment allows keeps the worst tenants and ends with a note saying so.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from sage365.reports.common import (
     summarize,
     worst_first,
 )
+
+COMMENT_LIMIT = 65_536  # GitHub's limit on a pull-request comment's body, in characters
+TRUNCATION_RESERVE = 600  # room for the note that says what was left out
 
 
 def cell(text: str) -> str:
@@ -66,11 +70,18 @@ def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
     return lines + [""]
 
 
-def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datetime) -> str:
+def _size(lines: Sequence[str]) -> int:
+    # UTF-8 bytes, one per newline: never fewer than the characters GitHub counts.
+    return sum(len(line.encode("utf-8")) + 1 for line in lines)
+
+
+def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datetime,
+           limit: int = COMMENT_LIMIT) -> str:
+    """The report, at most `limit` bytes: worst tenants first, then a note saying what was left out."""
     words = labels(lang)
     summary = summarize(results)
     ordered = worst_first(results)
-    lines = [
+    head = [
         f"## {words['title']}", "",
         f"**{summary.tenants} {words['tenants']}: {summary.compliant} {words['compliant']}, "
         f"{summary.drift} {words['drift']}, {summary.error} {words['error']}** · "
@@ -81,9 +92,25 @@ def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datet
     for result in ordered:
         n = counts(result)
         rows.append([result.name, f"{MARK[result.status]} {words[result.status.value]}", *(str(n[v]) for v in OUTCOMES)])
-    lines += _table(header, rows) + [""]
-    for result in ordered:
-        lines += _tenant(result, words)
-    return "\n".join(lines).rstrip("\n") + "\n"
-
-
+    sections = [_tenant(result, words) for result in ordered]
+    text = "\n".join(head + _table(header, rows) + [""] + [line for s in sections for line in s]).rstrip("\n") + "\n"
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    # Too long for one comment (a large fleet): keep the worst tenants whole, drop the rest,
+    # and say so; a comment that GitHub refuses would show nothing at all.
+    budget = limit - _size(head) - TRUNCATION_RESERVE
+    table = _table(header, [])
+    for row in rows:  # the fleet table may use half of what is left
+        if _size(table) + _size([_row(row)]) > budget // 2:
+            break
+        table.append(_row(row))
+    listed = len(table) - 2
+    lines = head + table + [""]
+    shown = 0
+    for section in sections:
+        if _size(lines) + _size(section) > limit - TRUNCATION_RESERVE:
+            break
+        lines += section
+        shown += 1
+    note = words["truncated"].format(limit=f"{limit:,}", listed=listed, shown=shown, total=len(ordered))
+    return "\n".join([*lines, f"> **{note}**"]).rstrip("\n") + "\n"

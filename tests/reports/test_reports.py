@@ -192,3 +192,35 @@ def test_informational_failures_are_counted_apart_from_drift_in_every_format() -
     assert not re.search(r"^(fail|écart) ", table, re.M)
     xml = JUnitXml.fromstring(reports.render("junit", contoso, lang="en", generated_at=GENERATED_AT))
     assert (xml.failures, xml.errors) == (0, 0)
+
+
+def test_markdown_for_a_thousand_tenants_fits_one_pull_request_comment_and_says_what_it_left_out() -> None:
+    import dataclasses
+
+    results = [dataclasses.replace(r, name=f"{r.name}-{i:04d}") for i in range(334) for r in fleet()][:1000]
+    text = reports.render("markdown", results, lang="en", generated_at=GENERATED_AT)
+    assert len(text.encode("utf-8")) <= 65_536
+    lines = text.splitlines()
+    listed = [line for line in lines if re.match(r"^\| \w+-\d{4} \|", line)]
+    sections = [line for line in lines if line.startswith("### ")]
+    assert lines[-1] == (
+        f"> **Truncated to fit a pull-request comment (65,536 characters): {len(listed)} of 1000 tenants listed, "
+        f"{len(sections)} shown in detail, worst first. The full report: sage365 drift --format html (or json).**")
+    # Worst first: the 333 tenants in error come before any other, in the table and in detail.
+    assert 300 < len(listed) < 1000 and 0 < len(sections) < 333
+    assert all("❌ error" in line for line in listed[:333]) and "⚠️ drift" in listed[333]
+    assert all(line.startswith("### ❌ fabrikam-") for line in sections)
+    # Each detailed tenant is whole: its passes block is closed.
+    assert text.count("<details>") == text.count("</details>") == len(sections)
+
+
+def test_markdown_within_the_limit_has_no_note() -> None:
+    from sage365.reports import markdown
+
+    full = (FIXTURES / "expected.en.md").read_text(encoding="utf-8")
+    size = len(full.encode("utf-8"))
+    assert markdown.render(fleet(), lang="en", generated_at=GENERATED_AT, limit=size) == full
+    # One byte less and the report no longer fits: the note appears, and it still fits.
+    cut = markdown.render(fleet(), lang="en", generated_at=GENERATED_AT, limit=size - 1)
+    assert cut.splitlines()[-1].startswith("> **Truncated to fit a pull-request comment (3,071 characters)")
+    assert len(cut.encode("utf-8")) <= size - 1
