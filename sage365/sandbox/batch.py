@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from sage365.sandbox.errors import GraphError, bad_request, error_body
+from sage365.sandbox.errors import GraphError, bad_request, error_body, internal_error
 from sage365.sandbox.router import Response
 
 MAX_ITEMS = 20
@@ -39,8 +39,10 @@ def parse(body: bytes) -> list[dict[str, Any]]:
             raise bad_request("Invalid batch payload format: each request needs an id, a method and a url.", "BadRequest")
         if item["id"] in seen:
             raise bad_request(f"Batch request contains duplicate id '{item['id']}'.", "BadRequest")
+        if not isinstance(item.get("headers", {}), dict):
+            raise bad_request(f"Invalid batch payload format: the headers of request '{item['id']}' must be an object.", "BadRequest")
         depends = item.get("dependsOn", [])
-        if not isinstance(depends, list) or any(d not in seen for d in depends):
+        if not isinstance(depends, list) or any(not isinstance(d, str) or d not in seen for d in depends):
             raise bad_request(f"Request '{item['id']}' depends on a request id that does not precede it in the batch.", "BadRequest")
         if item["method"].upper() not in METHODS:
             raise bad_request(f"Invalid method '{item['method']}' in request '{item['id']}'.", "BadRequest")
@@ -85,4 +87,7 @@ def _one(item: dict[str, Any], execute: Execute, throttled: Callable[[], GraphEr
         raw = json.dumps(body).encode() if body is not None else b""
         return execute(item["method"].upper(), url, headers, raw)
     except GraphError as exc:
-        return Response(exc.status, exc.body(), dict(exc.headers))
+        error = exc
+    except Exception:  # noqa: BLE001 (a sandbox bug in one item: its own 500; the other items still answer)
+        error = internal_error(f"{item['method'].upper()} {url} in $batch")
+    return Response(error.status, error.body(), dict(error.headers))

@@ -7,6 +7,7 @@ Microsoft Graph sends: `{"error": {"code", "message", "innerError": {...}}}`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from typing import Any
 
@@ -59,3 +60,9 @@ def denied() -> GraphError:
 
 def unsupported_query(message: str) -> GraphError:
     return GraphError(400, "Request_UnsupportedQuery", message)
+
+
+def internal_error(where: str) -> GraphError:
+    """Graph's 500 for a bug in the sandbox itself; the traceback goes to the server's log only."""
+    logging.getLogger("sage365.sandbox").exception("sandbox error while answering %s", where)
+    return GraphError(500, "generalException", "An unspecified error has occurred.")

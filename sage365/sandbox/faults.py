@@ -47,10 +47,33 @@ class Faults:
         unknown = set(data) - names
         if unknown:
             raise ValueError(f"unknown fault settings: {', '.join(sorted(unknown))}")
+        # Checked here: a wrong type would otherwise fail inside every later request.
+        for f in dataclasses.fields(cls):
+            if f.name in data and not _fits(data[f.name], _DEFAULTS[f.name]):
+                raise ValueError(f"fault setting {f.name}: expected a value like {_DEFAULTS[f.name]!r}, got {data[f.name]!r}")
         return cls(**data)
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+_DEFAULTS = {"latency_ms": 0.0, "throttle_every": 0, "throttle_tenants": {"tenantId": 1}, "retry_after": 1,
+             "unavailable_every": 0, "gateway_timeout_every": 0, "malformed_every": 0, "drop_every": 0,
+             "batch_item_throttle_every": 0, "batch_reverse": False, "deny": {"tenantId": ["GET /users"]}}
+
+
+def _fits(value: Any, example: Any) -> bool:
+    """Whether a JSON value has the shape of a setting's example (numbers >= 0)."""
+    if isinstance(example, bool) or isinstance(value, bool):
+        return isinstance(value, bool) and isinstance(example, bool)
+    if isinstance(example, (int, float)):
+        return isinstance(value, (int, float) if isinstance(example, float) else int) and value >= 0
+    if isinstance(example, dict):
+        inner = next(iter(example.values()))
+        return isinstance(value, dict) and all(isinstance(k, str) and _fits(v, inner) for k, v in value.items())
+    if isinstance(example, list):
+        return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return False
 
 
 def _every(n: int, seq: int) -> bool:

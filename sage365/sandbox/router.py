@@ -92,23 +92,24 @@ class Route:
     pattern: re.Pattern[str]
     key: str  # the endpoint name used by counters: "GET /users/{id}"
     handler: Handler
+    expand: frozenset[str] = frozenset()  # the navigations $expand may name here
 
 
 class Router:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
+    def add(self, method: str, template: str, handler: Handler, expand: frozenset[str] = frozenset()) -> None:
         """Register `template` such as "/users/{id}/licenseDetails" or "/servicePrincipals{sp}"."""
         regex = re.escape(template)
         regex = regex.replace(re.escape("(appId='{appId}')"), _APP_KEY)
         regex = re.sub(r"\\\{(\w+)\\\}", lambda m: _SEGMENT.format(name=m.group(1)), regex)
-        self.routes.append(Route(method, re.compile(f"^{regex}/?$"), f"{method} {template}", handler))
+        self.routes.append(Route(method, re.compile(f"^{regex}/?$"), f"{method} {template}", handler, expand))
 
-    def route(self, method: str, *templates: str) -> Callable[[Handler], Handler]:
+    def route(self, method: str, *templates: str, expand: frozenset[str] = frozenset()) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             for template in templates:
-                self.add(method, template, handler)
+                self.add(method, template, handler, expand)
             return handler
 
         return register
@@ -136,4 +137,8 @@ class Router:
     def dispatch(self, req: Request) -> tuple[str, Response]:
         route, args = self.match(req.method, req.path)
         req.args = args
+        # Checked for every route, so an $expand the sandbox cannot honour is never silently dropped.
+        for name in req.query.expand:
+            if name not in route.expand:
+                raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{name}'.", "BadRequest")
         return route.key, route.handler(req)

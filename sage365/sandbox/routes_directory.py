@@ -14,6 +14,8 @@ from sage365.sandbox.router import Request, Response, Router
 from sage365.sandbox.state import Obj, Tenant, new_id
 
 ODATA_TYPES = {"user": "#microsoft.graph.user", "group": "#microsoft.graph.group", "servicePrincipal": "#microsoft.graph.servicePrincipal"}
+GROUP_EXPAND = frozenset({"members"})
+ROLE_EXPAND = frozenset({"principal", "roleDefinition"})
 EXPAND_LIMIT = 20  # Graph returns at most 20 objects in an expanded navigation
 # Graph returns only these user properties unless $select asks for others (accountEnabled,
 # usageLocation, assignedLicenses...): emulated, so a reader that forgets $select fails here too.
@@ -34,12 +36,6 @@ def typed(tenant: Tenant, object_id: str, full: bool = False) -> Obj | None:
     if kind == "user" and not full:
         obj = default_user(obj)
     return {"@odata.type": ODATA_TYPES[kind], **obj}
-
-
-def check_expand(req: Request, allowed: set[str]) -> None:
-    for name in req.query.expand:
-        if name not in allowed:
-            raise bad_request(f"Parsing OData Select and Expand failed: Could not find a property named '{name}'.", "BadRequest")
 
 
 def register(router: Router) -> None:
@@ -100,8 +96,6 @@ def register(router: Router) -> None:
         return req.entity(sku, "subscribedSkus/$entity")
 
     def group_shape(req: Request):
-        check_expand(req, {"members"})
-
         def shape(group: Obj) -> Obj:
             out = dict(group)
             if "members" in req.query.expand:
@@ -111,7 +105,7 @@ def register(router: Router) -> None:
 
         return shape
 
-    @router.route("GET", "/groups")
+    @router.route("GET", "/groups", expand=GROUP_EXPAND)
     def groups(req: Request) -> Response:
         return req.collection(list(req.tenant.groups.values()), "groups", group_shape(req))
 
@@ -121,7 +115,7 @@ def register(router: Router) -> None:
             raise not_found(req.args["id"])
         return group
 
-    @router.route("GET", "/groups/{id}")
+    @router.route("GET", "/groups/{id}", expand=GROUP_EXPAND)
     def group(req: Request) -> Response:
         shaped = group_shape(req)(group_of(req))
         return Response(200, {"@odata.context": req.context("groups/$entity"), **shaped})
@@ -170,8 +164,6 @@ def register(router: Router) -> None:
         return Response(204)
 
     def role_shape(req: Request):
-        check_expand(req, {"principal", "roleDefinition"})
-
         def shape(assignment: Obj) -> Obj:
             out = dict(assignment)
             if "principal" in req.query.expand:
@@ -182,12 +174,12 @@ def register(router: Router) -> None:
 
         return shape
 
-    @router.route("GET", "/roleManagement/directory/roleAssignments")
+    @router.route("GET", "/roleManagement/directory/roleAssignments", expand=ROLE_EXPAND)
     def role_assignments(req: Request) -> Response:
         items = list(req.tenant.roleAssignments.values())
         return req.collection(items, "roleManagement/directory/roleAssignments", role_shape(req))
 
-    @router.route("GET", "/roleManagement/directory/roleAssignments/{id}")
+    @router.route("GET", "/roleManagement/directory/roleAssignments/{id}", expand=ROLE_EXPAND)
     def role_assignment(req: Request) -> Response:
         found = req.tenant.roleAssignments.get(req.args["id"])
         if found is None:
@@ -228,13 +220,15 @@ def _assign(tenant: Tenant, user: Obj, add: list, remove: list) -> None:
     for item in add:
         sku_id = str(item.get("skuId", "")).lower() if isinstance(item, dict) else ""
         sku = skus.get(sku_id)
+        if not isinstance(item.get("disabledPlans") if isinstance(item, dict) else None, (list, type(None))):
+            raise bad_request("Invalid value specified for property 'disabledPlans' of resource 'AssignedLicense'.")
         if sku is None:
             raise bad_request(f"License {sku_id} does not correspond to a valid company License.")
         free = sku.get("prepaidUnits", {}).get("enabled", 0) - sku.get("consumedUnits", 0)
         if sku_id not in held and free <= 0:
             raise bad_request(f"Subscription with SKU {sku_id} does not have any available licenses.")
     for sku_id in remove:
-        if str(sku_id).lower() not in held:
+        if not isinstance(sku_id, str) or sku_id.lower() not in held:
             raise bad_request(f"User does not have a corresponding license {sku_id}.")
     for sku_id in remove:
         lowered = str(sku_id).lower()

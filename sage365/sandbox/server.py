@@ -14,13 +14,12 @@ import json
 import socket
 import threading
 import uuid
-from email.utils import formatdate
 from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sage365.sandbox import batch, routes_apps, routes_directory
-from sage365.sandbox.errors import GraphError, bad_request, unauthenticated
+from sage365.sandbox import batch, routes_apps, routes_directory, wire
+from sage365.sandbox.errors import GraphError, bad_request, internal_error, unauthenticated
 from sage365.sandbox.faults import Fault, FaultInjector, Faults
 from sage365.sandbox.router import Request, Response, Router
 from sage365.sandbox.state import State, save_state
@@ -29,11 +28,6 @@ from sage365.sandbox.stats import Stats
 T = TypeVar("T")
 VERSION = "/v1.0"
 TOKEN_PREFIX = "Bearer sandbox."
-JSON_TYPE = "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-           404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 424: "Failed Dependency",
-           429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
-MAX_BODY = 4 * 1024 * 1024
 
 
 def build_router() -> Router:
@@ -61,6 +55,7 @@ class SandboxServer:
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
         self._connections: set[asyncio.Task] = set()
+        self._closing = False
 
     # -- addresses and control -------------------------------------------------------
     @property
@@ -102,11 +97,14 @@ class SandboxServer:
 
     async def close(self) -> None:
         if self._server is not None:
+            self._closing = True  # a connection whose task starts from now on ends at once
             self._server.close()
-            # Idle keep-alive connections would otherwise outlive the loop.
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            # Idle keep-alive connections would otherwise outlive the loop. New tasks can
+            # still appear for connections accepted just before close(): loop until none is left.
+            while self._connections:
+                for task in list(self._connections):
+                    task.cancel()
+                await asyncio.gather(*self._connections, return_exceptions=True)
             await self._server.wait_closed()
             self._server = None
 
@@ -134,7 +132,7 @@ class SandboxServer:
             ready.set()
             loop.run_until_complete(self._stopped.wait())
             loop.run_until_complete(self.close())
-            loop.close()
+            _finish(loop)
 
         self._thread = threading.Thread(target=main, name=f"sage365-sandbox-{id(self)}", daemon=True)
         self._thread.start()
@@ -165,59 +163,36 @@ class SandboxServer:
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
-            while True:
+            while not self._closing:
+                request_id = str(uuid.uuid4())
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    request = await wire.read_request(reader, writer)
+                except wire.WireError as exc:
+                    payload = _json(GraphError(exc.status, "BadRequest", exc.message).body(request_id))
+                    writer.write(wire.encode(exc.status, {}, payload, request_id, keep_alive=False))
+                    await writer.drain()
                     return
-                lines = head.decode("latin-1").split("\r\n")
-                parts = lines[0].split(" ")
-                if len(parts) != 3:
+                if request is None:
                     return
-                method, target, version = parts
-                headers: dict[str, str] = {}
-                for line in lines[1:]:
-                    if ":" in line:
-                        name, _, value = line.partition(":")
-                        headers[name.strip().lower()] = value.strip()
-                body = await self._read_body(reader, headers)
-                if body is None:
-                    return
-                conn = headers.get("connection", "").lower()
-                keep_alive = (version == "HTTP/1.1" and conn != "close") or (version == "HTTP/1.0" and conn == "keep-alive")
-                answer = await self._handle(method.upper(), target, headers, body)
+                request_id = request.headers.get("client-request-id") or request_id
+                answer = await self._handle(request.method, request.target, request.headers, request.body, request_id)
                 if answer is None:  # a dropped-connection fault
                     writer.transport.abort()
                     return
                 status, extra, payload = answer
-                writer.write(_encode(status, extra, payload, headers, keep_alive))
+                writer.write(wire.encode(status, extra, payload, request_id, request.keep_alive))
                 await writer.drain()
-                if not keep_alive:
+                if not request.keep_alive:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except ConnectionError:
             return
         except asyncio.CancelledError:
             return  # shutdown: end quietly (asyncio logs a cancelled connection task as an error)
         finally:
             writer.close()
 
-    @staticmethod
-    async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> bytes | None:
-        if headers.get("transfer-encoding", "").lower() == "chunked":
-            chunks = []
-            while True:
-                size = int((await reader.readuntil(b"\r\n")).split(b";")[0].strip() or b"0", 16)
-                if size == 0:
-                    await reader.readuntil(b"\r\n")
-                    return b"".join(chunks)
-                chunks.append(await reader.readexactly(size))
-                await reader.readexactly(2)
-        length = int(headers.get("content-length", "0") or 0)
-        if length > MAX_BODY:
-            return None
-        return await reader.readexactly(length) if length else b""
-
-    async def _handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> tuple[int, dict[str, str], bytes] | None:
+    async def _handle(self, method: str, target: str, headers: dict[str, str], body: bytes,
+                      request_id: str) -> tuple[int, dict[str, str], bytes] | None:
         split = urlsplit(target)
         if split.path.startswith("/_sandbox/"):
             return self._control(method, split.path, body)
@@ -250,8 +225,10 @@ class SandboxServer:
                 req = Request(method, path, params, headers, body, tenant, self.state, self.base_url, self.page_size)
                 _, resp = self.router.dispatch(req)
         except GraphError as exc:
-            resp = Response(exc.status, exc.body(headers.get("client-request-id")), dict(exc.headers))
-        payload = json.dumps(resp.body, separators=(",", ":"), ensure_ascii=False).encode() if resp.body is not None else b""
+            resp = Response(exc.status, exc.body(request_id), dict(exc.headers))
+        except Exception:  # noqa: BLE001 (a sandbox bug: Graph's 500, never a traceback to the client)
+            resp = Response(500, internal_error(f"{method} {raw_path}").body(request_id))
+        payload = _json(resp.body) if resp.body is not None else b""
         if fault is Fault.MALFORMED and payload:
             payload = payload[: max(1, len(payload) // 2)]
         return resp.status, resp.headers, payload
@@ -288,19 +265,32 @@ class SandboxServer:
     def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         """Stats and faults for a sandbox running in another process."""
         if (method, path) == ("GET", "/_sandbox/stats"):
-            return 200, {}, json.dumps(self.stats.snapshot()).encode()
+            return 200, {}, _json(self.stats.snapshot())
         if (method, path) == ("POST", "/_sandbox/stats/reset"):
             self.stats.reset()
             return 204, {}, b""
         if (method, path) == ("GET", "/_sandbox/faults"):
-            return 200, {}, json.dumps(self.faults.to_json()).encode()
+            return 200, {}, _json(self.faults.to_json())
         if (method, path) == ("PUT", "/_sandbox/faults"):
             try:
                 self.injector.configure(Faults.from_json(json.loads(body or b"{}")))
             except (ValueError, TypeError) as exc:
-                return 400, {}, json.dumps(GraphError(400, "BadRequest", str(exc)).body()).encode()
-            return 200, {}, json.dumps(self.faults.to_json()).encode()
-        return 404, {}, json.dumps(GraphError(404, "NotFound", f"no sandbox control endpoint {method} {path}").body()).encode()
+                return 400, {}, _json(GraphError(400, "BadRequest", str(exc)).body())
+            return 200, {}, _json(self.faults.to_json())
+        return 404, {}, _json(GraphError(404, "NotFound", f"no sandbox control endpoint {method} {path}").body())
+
+
+def _finish(loop: asyncio.AbstractEventLoop) -> None:
+    """Close the thread's loop as asyncio.run does: tasks left (connections accepted as the
+    server closed, not yet started) are cancelled and run to their end first, or they are
+    destroyed pending and log 'Task was destroyed but it is pending!'."""
+    while pending := [t for t in asyncio.all_tasks(loop) if not t.done()]:
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.run_until_complete(asyncio.sleep(0))  # let closed transports run their connection_lost
+    loop.run_until_complete(loop.shutdown_asyncgens())
+    loop.close()
 
 
 def _token_tenant(authorization: str | None) -> str | None:
@@ -310,15 +300,5 @@ def _token_tenant(authorization: str | None) -> str | None:
     return None
 
 
-def _encode(status: int, extra: dict[str, str], payload: bytes, req_headers: dict[str, str], keep_alive: bool) -> bytes:
-    request_id = req_headers.get("client-request-id") or str(uuid.uuid4())
-    lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
-             f"Date: {formatdate(usegmt=True)}",
-             f"request-id: {request_id}",
-             f"client-request-id: {request_id}",
-             f"Content-Length: {len(payload)}",
-             "Connection: " + ("keep-alive" if keep_alive else "close")]
-    if payload:
-        lines.append(f"Content-Type: {JSON_TYPE}")
-    lines.extend(f"{k}: {v}" for k, v in extra.items())
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+def _json(body: object) -> bytes:
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()

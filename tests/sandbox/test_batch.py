@@ -68,8 +68,10 @@ def test_malformed_batches_are_400_as_a_whole(demo_sandbox):
         batch(demo_sandbox, CONTOSO, [{"id": "1", "method": "GET"}]),
         batch(demo_sandbox, CONTOSO, []),
         raw(demo_sandbox, "POST", "/$batch", CONTOSO, content=b"{not json", headers=JSON),
+        batch(demo_sandbox, CONTOSO, [{"id": "1", "method": "GET", "url": "/users", "headers": ["Accept"]}]),
+        batch(demo_sandbox, CONTOSO, [{"id": "1", "method": "GET", "url": "/users"}, {"id": "2", "method": "GET", "url": "/users", "dependsOn": [["1"]]}]),
     ]
-    assert [(r.status_code, r.json()["error"]["code"]) for r in cases] == [(400, "BadRequest")] * 6
+    assert [(r.status_code, r.json()["error"]["code"]) for r in cases] == [(400, "BadRequest")] * 8
     assert demo_sandbox.stats.operations(CONTOSO) == 0
     ok = batch(demo_sandbox, CONTOSO, twenty_one[:20])
     assert [r["status"] for r in ok.json()["responses"]] == [200] * 20

@@ -8,6 +8,9 @@ from uuid import UUID
 from msgraph.generated.models.app_role_assignment import AppRoleAssignment
 from msgraph.generated.models.o_auth2_permission_grant import OAuth2PermissionGrant
 from msgraph.generated.models.reference_create import ReferenceCreate
+from msgraph.generated.service_principals.service_principals_request_builder import (
+    ServicePrincipalsRequestBuilder,
+)
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
 from sage365.graph.client import graph_client
@@ -58,19 +61,23 @@ def test_each_error_code_through_the_sdk(demo_sandbox):
         unsupported = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(orderby=["displayName"])
         bad_top = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(top=1000)
         bad_expand = UsersRequestBuilder.UsersRequestBuilderGetQueryParameters(expand=["manager"])
+        sp_expand = ServicePrincipalsRequestBuilder.ServicePrincipalsRequestBuilderGetQueryParameters(expand=["owners"])
         return [
             await graph_error(c.users.by_user_id("nobody").get()),
             await graph_error(c.users.get(config(bad_filter))),
             await graph_error(c.users.get(config(unsupported))),
             await graph_error(c.users.get(config(bad_top))),
             await graph_error(c.groups.get(config(bad_expand))),
+            # No route expands these: refused, never silently served unexpanded.
+            await graph_error(c.users.get(config(bad_expand))),
+            await graph_error(c.service_principals.get(config(sp_expand))),
             await graph_error(c.oauth2_permission_grants.post(OAuth2PermissionGrant(client_id="x", consent_type="AllPrincipals", resource_id=C_GRAPH_SP))),
             await graph_error(c.oauth2_permission_grants.by_o_auth2_permission_grant_id("nope").patch(OAuth2PermissionGrant(scope="openid"))),
         ]
 
     assert run(go) == [
         (404, "Request_ResourceNotFound"), (400, "BadRequest"), (400, "Request_UnsupportedQuery"), (400, "Request_BadRequest"),
-        (400, "BadRequest"), (400, "Request_BadRequest"), (404, "Request_ResourceNotFound"),
+        (400, "BadRequest"), (400, "BadRequest"), (400, "BadRequest"), (400, "Request_BadRequest"), (404, "Request_ResourceNotFound"),
     ]
 
 
