@@ -46,6 +46,14 @@ def not_found(ident: str) -> GraphError:
     )
 
 
+def existing(collection: dict[str, Any], ident: str) -> Any:
+    """`collection[ident]`, or Graph's 404 for it: how every handler looks an object up by id."""
+    found = collection.get(ident)
+    if found is None:
+        raise not_found(ident)
+    return found
+
+
 def bad_request(message: str, code: str = "Request_BadRequest") -> GraphError:
     return GraphError(400, code, message)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 
-from sage365.sandbox.errors import GraphError, bad_request, not_found
+from sage365.sandbox.errors import GraphError, bad_request, existing, not_found
 from sage365.sandbox.router import Request, Response, Router
 from sage365.sandbox.routes_directory import _now, _opaque_id
 from sage365.sandbox.state import Obj, new_id
@@ -110,30 +110,27 @@ def register(router: Router) -> None:
         assignment = _new_assignment(req, principal_side=sp)
         return req.entity(assignment, f"servicePrincipals('{sp['id']}')/appRoleAssignments/$entity", status=201)
 
-    @router.route("GET", *_forms("/appRoleAssignedTo/{assignment}"))
-    def assigned_to_item(req: Request) -> Response:
+    def assignment_of(req: Request, side: str) -> tuple[Obj, Obj]:
+        """The service principal and one of its assignments, seen from `side` (resourceId or principalId)."""
         sp = sp_of(req)
         found = req.tenant.appRoleAssignments.get(req.args["assignment"])
-        if found is None or found["resourceId"] != sp["id"]:
+        if found is None or found[side] != sp["id"]:
             raise not_found(req.args["assignment"])
+        return sp, found
+
+    @router.route("GET", *_forms("/appRoleAssignedTo/{assignment}"))
+    def assigned_to_item(req: Request) -> Response:
+        sp, found = assignment_of(req, "resourceId")
         return req.entity(found, f"servicePrincipals('{sp['id']}')/appRoleAssignedTo/$entity")
 
     @router.route("DELETE", *_forms("/appRoleAssignedTo/{assignment}"))
     def unassign_to(req: Request) -> Response:
-        sp = sp_of(req)
-        found = req.tenant.appRoleAssignments.get(req.args["assignment"])
-        if found is None or found["resourceId"] != sp["id"]:
-            raise not_found(req.args["assignment"])
-        del req.tenant.appRoleAssignments[found["id"]]
+        del req.tenant.appRoleAssignments[assignment_of(req, "resourceId")[1]["id"]]
         return Response(204)
 
     @router.route("DELETE", *_forms("/appRoleAssignments/{assignment}"))
     def unassign(req: Request) -> Response:
-        sp = sp_of(req)
-        found = req.tenant.appRoleAssignments.get(req.args["assignment"])
-        if found is None or found["principalId"] != sp["id"]:
-            raise not_found(req.args["assignment"])
-        del req.tenant.appRoleAssignments[found["id"]]
+        del req.tenant.appRoleAssignments[assignment_of(req, "principalId")[1]["id"]]
         return Response(204)
 
     # Delegated permission grants.
@@ -148,10 +145,7 @@ def register(router: Router) -> None:
         return req.collection(list(req.tenant.oauth2PermissionGrants.values()), "oauth2PermissionGrants")
 
     def grant_of(req: Request) -> Obj:
-        found = req.tenant.oauth2PermissionGrants.get(req.args["id"])
-        if found is None:
-            raise not_found(req.args["id"])
-        return found
+        return existing(req.tenant.oauth2PermissionGrants, req.args["id"])
 
     @router.route("GET", "/oauth2PermissionGrants/{id}")
     def grant(req: Request) -> Response:

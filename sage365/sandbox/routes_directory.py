@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import uuid
 
-from sage365.sandbox.errors import GraphError, bad_request, not_found
+from sage365.sandbox.errors import GraphError, bad_request, existing, not_found
 from sage365.sandbox.router import Request, Response, Router
 from sage365.sandbox.state import Obj, Tenant, new_id
 
@@ -45,10 +45,7 @@ def register(router: Router) -> None:
 
     @router.route("GET", "/organization/{id}")
     def organization_item(req: Request) -> Response:
-        org = req.tenant.organization.get(req.args["id"])
-        if org is None:
-            raise not_found(req.args["id"])
-        return req.entity(org, "organization/$entity")
+        return req.entity(existing(req.tenant.organization, req.args["id"]), "organization/$entity")
 
     def user_shape(req: Request):
         return req.selected if req.query.select else default_user
@@ -90,10 +87,7 @@ def register(router: Router) -> None:
 
     @router.route("GET", "/subscribedSkus/{id}")
     def subscribed_sku(req: Request) -> Response:
-        sku = req.tenant.subscribedSkus.get(req.args["id"])
-        if sku is None:
-            raise not_found(req.args["id"])
-        return req.entity(sku, "subscribedSkus/$entity")
+        return req.entity(existing(req.tenant.subscribedSkus, req.args["id"]), "subscribedSkus/$entity")
 
     def group_shape(req: Request):
         def shape(group: Obj) -> Obj:
@@ -110,10 +104,7 @@ def register(router: Router) -> None:
         return req.collection(list(req.tenant.groups.values()), "groups", group_shape(req))
 
     def group_of(req: Request) -> Obj:
-        group = req.tenant.groups.get(req.args["id"])
-        if group is None:
-            raise not_found(req.args["id"])
-        return group
+        return existing(req.tenant.groups, req.args["id"])
 
     @router.route("GET", "/groups/{id}", expand=GROUP_EXPAND)
     def group(req: Request) -> Response:
@@ -181,10 +172,7 @@ def register(router: Router) -> None:
 
     @router.route("GET", "/roleManagement/directory/roleAssignments/{id}", expand=ROLE_EXPAND)
     def role_assignment(req: Request) -> Response:
-        found = req.tenant.roleAssignments.get(req.args["id"])
-        if found is None:
-            raise not_found(req.args["id"])
-        shaped = role_shape(req)(found)
+        shaped = role_shape(req)(existing(req.tenant.roleAssignments, req.args["id"]))
         return Response(200, {"@odata.context": req.context("roleManagement/directory/roleAssignments/$entity"), **shaped})
 
     @router.route("POST", "/roleManagement/directory/roleAssignments")
@@ -196,8 +184,8 @@ def register(router: Router) -> None:
         if req.tenant.directory_object(principal) is None:
             raise not_found(principal)
         scope = body.get("directoryScopeId", "/")
-        for existing in req.tenant.roleAssignments.values():
-            if (existing["principalId"], existing["roleDefinitionId"], existing.get("directoryScopeId")) == (principal, role, scope):
+        for other in req.tenant.roleAssignments.values():
+            if (other["principalId"], other["roleDefinitionId"], other.get("directoryScopeId")) == (principal, role, scope):
                 raise GraphError(409, "Conflict", "A conflicting object with one or more of the specified property values is present in the directory.")
         assignment = {"id": _opaque_id(), "principalId": principal, "roleDefinitionId": role, "directoryScopeId": scope}
         req.tenant.roleAssignments[assignment["id"]] = assignment
