@@ -250,7 +250,11 @@ class SandboxServer:
             split = urlsplit(url if url.startswith("/") else "/" + url)
             path = unquote(split.path)
             params = dict(parse_qsl(split.query, keep_blank_values=True))
-            self.stats.count_operation(tenant.id, self.router.endpoint(method, path))
+            endpoint = self.router.endpoint(method, path)
+            self.stats.count_operation(tenant.id, endpoint)
+            if endpoint in self.faults.deny.get(tenant.id, ()):  # the deny fault reaches batch items too
+                self.stats.count_fault(Fault.DENIED.value)
+                raise self.injector.error(Fault.DENIED)
             req = Request(method, path, params, headers, raw, tenant, self.state, self.base_url, self.page_size)
             return self.router.dispatch(req)[1]
 
