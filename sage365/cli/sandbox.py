@@ -7,6 +7,7 @@ imported: never msgraph, so `sage365 --help` stays fast.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Optional
 
@@ -54,6 +55,10 @@ def serve(
         save_state,
     )
 
+    if save is not None and not (save.parent.is_dir() and os.access(save.parent, os.W_OK)):
+        # Refuse now rather than lose every change when saving fails at exit.
+        typer.echo(f"error: --save {save}: folder {save.parent} does not exist or is not writable", err=True)
+        raise typer.Exit(2)
     try:
         loaded = load_state(state)
     except StateError as exc:
@@ -82,5 +87,9 @@ def serve(
 
     asyncio.run(run())
     if save is not None:
-        save_state(server.state, save)
+        try:
+            save_state(server.state, save)
+        except OSError as exc:
+            typer.echo(f"error: --save {save}: {exc.strerror or exc}: the changed state was not saved", err=True)
+            raise typer.Exit(1) from None
         typer.echo(f"sandbox: state saved to {save}", err=True)

@@ -58,3 +58,12 @@ def test_an_invalid_state_file_exits_2(tmp_path: Path):
 def test_help_does_not_import_msgraph():
     code = "import sys; from sage365.cli import app; import sage365.cli.sandbox; print('msgraph' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30).stdout.strip() == "False"
+
+
+def test_save_into_a_missing_folder_is_refused_before_serving(tmp_path: Path):
+    target = tmp_path / "missing" / "state.yaml"
+    proc = subprocess.run([sys.executable, "-c", "from sage365.cli import main; main()", "sandbox", "serve",
+                           "--state", str(DEMO_STATE), "--save", str(target)],
+                          capture_output=True, text=True, timeout=30)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"error: --save {target}: folder {target.parent} does not exist or is not writable\n"
