@@ -58,6 +58,7 @@ async def read_tenant(
     from sage365.graph.reader import failed, read_snapshot
 
     graph_url = graph.graph_url_from_env(graph_url)
+    owned = credential is None  # close only what this call created; the caller's stays open
     try:
         if credential is None and credential_factory is not None:
             credential = credential_factory(tenant.tenant_id)
@@ -77,7 +78,8 @@ async def read_tenant(
         return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
     finally:
         await _close_http(http)
-        await _close(credential)
+        if owned:
+            await _close(credential)
 
 
 async def _close_http(http: Any) -> None:

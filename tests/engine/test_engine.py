@@ -190,8 +190,28 @@ def test_a_credential_that_fails_to_close_does_not_undo_the_read(demo_sandbox, d
         def close(self) -> None:
             raise OSError("socket already closed")
 
-    result = engine.check_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
-                                 credential=TokenThenBrokenClose(), today=TODAY)
+    # Made by the factory, so owned and closed by the engine: the failing close is swallowed.
+    snapshot = asyncio.run(engine.read_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
+                                              credential_factory=lambda tenant_id: TokenThenBrokenClose()))
+    result = engine.evaluate(demo[1], catalog, snapshot, today=TODAY)
     assert result.status is TenantStatus.DRIFT
     assert [f.check for f in result.findings if f.status is Status.FAIL] == [
         "admin.premium_licence", "tenant.free_premium_seat"]
+
+
+def test_a_callers_credential_is_used_but_left_open(demo_sandbox, demo, catalog):
+    class Counting:
+        closed = 0
+
+        def get_token(self, *scopes, **kwargs) -> AccessToken:
+            return AccessToken(f"sandbox.{FABRIKAM}", int(time.time()) + 3600)
+
+        def close(self) -> None:
+            Counting.closed += 1
+
+    owned_by_caller = Counting()
+    engine.check_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url, credential=owned_by_caller, today=TODAY)
+    assert Counting.closed == 0
+    asyncio.run(engine.read_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
+                                   credential_factory=lambda tenant_id: Counting()))
+    assert Counting.closed == 1
