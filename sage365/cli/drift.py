@@ -19,8 +19,8 @@ from typing import Callable, Optional
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
-from sage365.cli.options import parse_today
-from sage365.declaration import DeclarationError, Tenant, load_tenant, tenant_files
+from sage365.cli.options import parse_today, tenant_paths
+from sage365.declaration import DeclarationError, Tenant, load_tenant
 from sage365.findings import TenantResult, exit_code
 
 PROGRESS_THRESHOLD = 10  # fewer tenants than this finish before a bar would be worth drawing
@@ -44,14 +44,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def load_tenants(paths: list[Path]) -> list[Tenant]:
+def load_tenants(paths: list[Path] | None) -> list[Tenant]:
     """Every tenant file under `paths`; all problems of all files on stderr, then exit 2."""
-    for path in paths:
-        if not path.exists():
-            raise _fail(f"{path}: no such file or folder")
-    files = tenant_files(paths)
-    if not files:
-        raise _fail(f"no tenant files (*.yaml) in {', '.join(map(str, paths))}")
+    files = tenant_paths("drift", paths)
     tenants, problems = [], []
     for file in files:
         try:
@@ -101,7 +96,7 @@ def drift(
 ) -> None:
     """Report drift between live tenants and their declarations. Exit 0 compliant, 1 drift, 2 error."""
     day = parse_today(today)
-    tenants = load_tenants(paths or [Path("tenants")])
+    tenants = load_tenants(paths)
     try:
         loaded_catalog = load_catalog(catalog)
     except DeclarationError as exc:

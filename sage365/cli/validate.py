@@ -8,8 +8,8 @@ from typing import Optional
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
-from sage365.cli.options import parse_today
-from sage365.declaration import DeclarationError, tenant_files
+from sage365.cli.options import parse_today, tenant_paths
+from sage365.declaration import DeclarationError
 from sage365.validation import validate as run_validation
 
 
@@ -20,15 +20,7 @@ def validate(
     today: Optional[str] = typer.Option(None, "--today", help="Date for waiver expiry (YYYY-MM-DD).  [default: today]"),
 ) -> None:
     """Validate tenant declarations: schema, then meaning. Exit 0 valid, 1 invalid, 2 usage error."""
-    paths = paths or [Path("tenants")]
-    for path in paths:
-        if not path.exists():
-            typer.echo(f"sage365 validate: {path}: no such file or folder", err=True)
-            raise typer.Exit(2)
-    files = tenant_files(paths)
-    if not files:
-        typer.echo(f"sage365 validate: no tenant files (*.yaml) in {', '.join(map(str, paths))}", err=True)
-        raise typer.Exit(2)
+    files = tenant_paths("validate", paths)
     try:
         loaded = load_catalog(catalog)
     except DeclarationError as exc:
