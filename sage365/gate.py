@@ -13,6 +13,7 @@ from typing import Iterable
 
 from sage365.catalog import Catalog
 from sage365.findings import Finding, Severity, Status
+from sage365.licensing import assignable_skus, holds_active_plan
 from sage365.snapshot import Snapshot
 
 # A check that cannot read its data never passes: for a blocking check that is a stop too.
@@ -74,15 +75,6 @@ def decide(
     return GateDecision(tuple(errors), tuple(warnings))
 
 
-def has_active_premium_plan(snapshot: Snapshot, plan_names: frozenset[str]) -> bool:
-    """True when the administrator already holds one of `plan_names`, provisioned."""
-    return any(
-        plan.service_plan_name in plan_names and plan.provisioning_status == "Success"
-        for licence in snapshot.administrator_licences
-        for plan in licence.service_plans
-    )
-
-
 def premium_sku_to_assign(
     snapshot: Snapshot,
     catalog: Catalog,
@@ -100,15 +92,9 @@ def premium_sku_to_assign(
     if snapshot.administrator is None:
         return None
     plan_names = catalog.plan_names(plans)
-    if has_active_premium_plan(snapshot, plan_names):
+    if holds_active_plan(snapshot, plan_names):
         return None
-    candidates = [
-        sku
-        for sku in snapshot.subscribed_skus
-        if sku.capability_status == "Enabled"
-        and sku.enabled_units > sku.consumed_units
-        and any(p.service_plan_name in plan_names for p in sku.service_plans)
-    ]
+    candidates = assignable_skus(snapshot, plan_names)
     if preferred:
         for sku in candidates:
             if sku.sku_id.lower() == preferred.lower():

@@ -10,6 +10,7 @@ from sage365.catalog import Catalog
 from sage365.checks.base import CheckMetadata, first_error, listing
 from sage365.declaration import Tenant
 from sage365.findings import Finding, Severity, Status
+from sage365.licensing import ACTIVE, holds_active_plan
 from sage365.snapshot import Part, Snapshot
 
 METADATA = CheckMetadata(
@@ -39,7 +40,6 @@ METADATA = CheckMetadata(
     },
 )
 
-ACTIVE = "Success"  # provisioningStatus of a plan that works; Disabled, PendingInput... do not
 
 
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
@@ -59,6 +59,6 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
         if plan.service_plan_name in names
     ]
     actual = listing(f"{p.service_plan_name} ({p.provisioning_status}) in {sku}" for p, sku in plans)
-    active = any(p.provisioning_status == ACTIVE for p, _ in plans)
+    active = holds_active_plan(snapshot, names)
     return [METADATA.finding(tenant, Status.PASS if active else Status.FAIL, upn, "pass" if active else "fail",
                              lang, expected=expected, actual=actual, upn=upn)]

@@ -10,6 +10,7 @@ from sage365.catalog import Catalog
 from sage365.checks.base import CheckMetadata, first_error, listing
 from sage365.declaration import Tenant
 from sage365.findings import Finding, Severity, Status
+from sage365.licensing import ENABLED, assignable_skus
 from sage365.snapshot import Part, Snapshot
 
 METADATA = CheckMetadata(
@@ -36,7 +37,6 @@ METADATA = CheckMetadata(
 )
 
 
-ENABLED = "Enabled"  # subscribedSku.capabilityStatus of a SKU whose seats can be assigned
 
 
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
@@ -49,8 +49,7 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     premium = [s for s in snapshot.subscribed_skus if any(p.service_plan_name in names for p in s.service_plans)]
     actual = listing(f"{s.sku_part_number} ({s.consumed_units}/{s.enabled_units} assigned"
                      f"{'' if s.capability_status == ENABLED else ', ' + s.capability_status})" for s in premium)
-    # A suspended, locked-out or expiring SKU's unassigned units cannot be given to anyone.
-    free = sum(max(s.enabled_units - s.consumed_units, 0) for s in premium if s.capability_status == ENABLED)
+    free = sum(s.enabled_units - s.consumed_units for s in assignable_skus(snapshot, names))
     if free:
         return [METADATA.finding(tenant, Status.PASS, resource, "pass", lang,
                                  expected=expected, actual=actual, free=free)]
