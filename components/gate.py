@@ -7,10 +7,8 @@ so a tenant missing a blocking prerequisite turns the pull request's preview red
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pulumi
@@ -93,10 +91,5 @@ def _read_and_check(
     The engine picks the credential from the environment, bound to this tenant.
     """
 
-    async def read() -> Snapshot:
-        return await engine.read_tenant(tenant, catalog, graph_url=settings.graph_url)
-
-    # A worker thread with its own loop: the Pulumi program already runs inside one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        snapshot = pool.submit(asyncio.run, read()).result()
+    snapshot = engine.read_tenant_sync(tenant, catalog, graph_url=settings.graph_url)
     return snapshot, engine.evaluate(tenant, catalog, snapshot, today=on)

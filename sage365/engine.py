@@ -148,14 +148,16 @@ def check_tenant(
 ) -> TenantResult:
     """Read and check one tenant, synchronously (for callers without an event loop of their own)."""
 
-    async def run() -> TenantResult:
-        snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential=credential)
-        return evaluate(tenant, catalog, snapshot, today=today, lang=lang)
+    snapshot = read_tenant_sync(tenant, catalog, graph_url=graph_url, credential=credential)
+    return evaluate(tenant, catalog, snapshot, today=today, lang=lang)
 
+
+def read_tenant_sync(tenant: Tenant, catalog: Catalog, **options: Any) -> Snapshot:
+    """read_tenant for callers without a loop, or inside one they cannot await in."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(run())
+        return asyncio.run(read_tenant(tenant, catalog, **options))
     # Called from inside a running loop (Pulumi runs programs in one): use a thread's own loop.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+        return pool.submit(asyncio.run, read_tenant(tenant, catalog, **options)).result()
