@@ -2,13 +2,13 @@
 
 Readable at a glance: a summary, then a tile per tenant coloured by status, worst first,
 then each tenant's findings (problems first, passes folded away). No script, no external
-resource; every piece of text goes through html.escape.
+resource; every piece of text goes through html.escape, and text from a declaration or
+Graph through safe.html_text first (control characters shown escaped).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 from typing import Sequence
 
 from sage365.findings import Finding, TenantResult
@@ -23,6 +23,7 @@ from sage365.reports.common import (
     summarize,
     worst_first,
 )
+from sage365.reports.safe import html_text as escape
 
 CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#1f2328}

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from sage365.findings import Finding, TenantResult
 from sage365.reports.common import labels, summarize
+from sage365.reports.safe import scrub
 
 API_VERSION = "sage365/v1"
 
@@ -60,4 +61,6 @@ def document(results: Sequence[TenantResult], *, lang: str, generated_at: dt.dat
 
 
 def render(results: Sequence[TenantResult], *, lang: str, generated_at: dt.datetime) -> str:
-    return json.dumps(document(results, lang=lang, generated_at=generated_at), indent=2, ensure_ascii=False) + "\n"
+    # Data stays exact (json escapes control characters itself); only lone surrogates, which
+    # no file can hold as UTF-8, become U+FFFD.
+    return scrub(json.dumps(document(results, lang=lang, generated_at=generated_at), indent=2, ensure_ascii=False)) + "\n"

@@ -1,15 +1,15 @@
 """The Markdown report, sized for a pull-request comment.
 
 Summary first, then each tenant worst first: a table of what is not a pass, what to do
-about it (once per check), and the passes folded away in a <details> block. Cell text is
-escaped so a group name or message cannot break the table or inject HTML. A report longer
+about it (once per check), and the passes folded away in a <details> block. Text from a
+declaration or Graph goes through safe.markdown_text: it cannot break the table, add a
+line, inject HTML, a link, an image or a mention. A report longer
 than a GitHub comment allows keeps the worst tenants and ends with a note saying so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 from typing import Sequence
 
 from sage365.findings import TenantResult
@@ -25,6 +25,7 @@ from sage365.reports.common import (
     summarize,
     worst_first,
 )
+from sage365.reports.safe import markdown_prose, markdown_text
 
 COMMENT_LIMIT = 65_536  # GitHub's limit on a pull-request comment's body, in characters
 TRUNCATION_RESERVE = 600  # room for the note that says what was left out
@@ -32,7 +33,7 @@ TRUNCATION_RESERVE = 600  # room for the note that says what was left out
 
 def cell(text: str) -> str:
     """Text safe inside a Markdown table cell on GitHub."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ").replace("`", "\\`") or " "
+    return markdown_text(text) or " "
 
 
 def _row(values: Sequence[str]) -> str:
@@ -59,7 +60,7 @@ def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
         for finding in issues:
             remediations.setdefault(finding.check, finding.remediation)
         # Our own remediation text, outside any table: code spans (`pulumi up`) may stay.
-        lines += [f"- `{check}`: {html.escape(text, quote=False)}" for check, text in remediations.items() if text]
+        lines += [f"- `{check}`: {markdown_prose(text)}" for check, text in remediations.items() if text]
     else:
         lines.append(words["no_issue"])
     if passes:

@@ -1,7 +1,9 @@
 """The terminal table: one line per finding, grouped by tenant, rendered to a string.
 
 Rich draws into a StringIO console; the CLI decides where the text goes and whether it
-carries colour (ANSI codes only when `color` is asked for, e.g. on a TTY).
+carries colour (ANSI codes only when `color` is asked for, e.g. on a TTY). Every cell is a
+rich `Text` of `visible()` data, never a markup string: a `[/x]` or `[red]` in a group
+name is shown as typed, and an escape sequence from Graph is shown escaped, not obeyed.
 """
 
 from __future__ import annotations
@@ -9,12 +11,14 @@ from __future__ import annotations
 from io import StringIO
 from typing import Sequence
 
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from sage365.findings import TenantResult, TenantStatus
 from sage365.reports.common import labels, status_label, summarize
+from sage365.reports.safe import visible
 
 STYLE = {"pass": "green", "fail": "red", "error": "bold red", "waived": "yellow", "info": "blue"}
 TENANT_STYLE = {TenantStatus.COMPLIANT: "bold green", TenantStatus.DRIFT: "bold yellow", TenantStatus.ERROR: "bold red"}
@@ -28,13 +32,13 @@ MIN_MESSAGE = 12
 def _widths(result: TenantResult, width: int, words: dict[str, str]) -> tuple[int, ...]:
     """Column widths that fit `width`: fixed ones first, the message takes what is left."""
     def longest(values: list[str], floor: int) -> int:
-        return max([floor, *map(len, values)])
+        return max([floor, *map(cell_len, values)])  # terminal cells: 日本 takes four
 
     status = longest([status_label(f, words)[1] for f in result.findings], 6)
     severity = longest([f.severity.value for f in result.findings], 8)
-    check = longest([f.check for f in result.findings], 8)
-    resource = min(longest([f.resource for f in result.findings], 8), 40)
-    message = longest([f.message for f in result.findings], 7)
+    check = longest([visible(f.check) for f in result.findings], 8)
+    resource = min(longest([visible(f.resource) for f in result.findings], 8), 40)
+    message = longest([visible(f.message) for f in result.findings], 7)
     spare = width - PADDING - status - severity - check
     resource = max(min(resource, spare - MIN_MESSAGE), 8)
     return status, severity, check, resource, max(min(message, spare - resource), 1)
@@ -47,7 +51,7 @@ def render(results: Sequence[TenantResult], *, lang: str, width: int | None = No
                       color_system="standard" if color else None, record=False, highlight=False)
     for result in results:
         console.print(Text.assemble(
-            (result.name, "bold"), f"  {result.tenant_id}  {result.path}  ",
+            (visible(result.name), "bold"), f"  {visible(result.tenant_id)}  {visible(result.path)}  ",
             (words[result.status.value], TENANT_STYLE[result.status]),
         ))
         table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
@@ -57,15 +61,15 @@ def render(results: Sequence[TenantResult], *, lang: str, width: int | None = No
             table.add_column(words[column], no_wrap=True, overflow="ellipsis", width=size)
         for finding in result.findings:
             value, word = status_label(finding, words)
-            table.add_row(Text(word, STYLE[value]), finding.severity.value,
-                          finding.check, finding.resource, finding.message)
+            table.add_row(Text(word, STYLE[value]), Text(finding.severity.value), Text(visible(finding.check)),
+                          Text(visible(finding.resource)), Text(visible(finding.message)))
         console.print(table)
         console.print()
     summary = summarize(results)
-    console.print(
+    console.print(Text(
         f"{summary.tenants} {words['tenants']}: {summary.compliant} {words['compliant']}, "
         f"{summary.drift} {words['drift']}, {summary.error} {words['error']}"
-    )
+    ))
     text = console.file.getvalue()  # type: ignore[attr-defined]
     # Rich pads cells to the column width; trailing blanks only get in the way of diffs and greps.
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
