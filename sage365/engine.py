@@ -57,8 +57,11 @@ async def read_tenant(
     )
     from sage365.graph.reader import failed, read_snapshot
 
-    graph_url = graph.graph_url_from_env(graph_url)
     owned = credential is None  # close only what this call created; the caller's stays open
+    try:
+        graph_url = graph.graph_url_from_env(graph_url)
+    except ValueError as exc:
+        return failed(tenant.tenant_id, str(exc))
     try:
         if credential is None and credential_factory is not None:
             credential = credential_factory(tenant.tenant_id)

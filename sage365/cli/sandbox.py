@@ -13,6 +13,8 @@ from typing import Optional
 
 import typer
 
+from sage365.files import OutputError, check_output
+
 app = typer.Typer(no_args_is_help=True)
 
 
@@ -59,6 +61,12 @@ def serve(
         # Refuse now rather than lose every change when saving fails at exit.
         typer.echo(f"error: --save {save}: folder {save.parent} does not exist or is not writable", err=True)
         raise typer.Exit(2)
+    if save is not None:
+        try:
+            check_output(save)  # a FIFO or a device would block or swallow the state at exit
+        except OutputError as exc:
+            typer.echo(f"error: --save {exc}", err=True)
+            raise typer.Exit(2) from None
     try:
         loaded = load_state(state)
     except StateError as exc:
@@ -89,7 +97,7 @@ def serve(
     if save is not None:
         try:
             save_state(server.state, save)
-        except OSError as exc:
-            typer.echo(f"error: --save {save}: {exc.strerror or exc}: the changed state was not saved", err=True)
+        except OutputError as exc:
+            typer.echo(f"error: --save {exc}: the changed state was not saved", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"sandbox: state saved to {save}", err=True)

@@ -27,9 +27,17 @@ GRAPH_URL_ENV = "SAGE365_GRAPH_URL"
 
 
 def graph_url_from_env(explicit: str | None = None) -> str | None:
-    """The base-URL override: the explicit value, else $SAGE365_GRAPH_URL, else None."""
-    value = explicit or os.environ.get(GRAPH_URL_ENV) or None
-    return value.rstrip("/") if value else None
+    """The base-URL override: the explicit value, else $SAGE365_GRAPH_URL, else None.
+
+    A blank value (an unset CI variable) raises ValueError: falling back to production
+    Graph with the environment's credentials is never what an empty setting meant."""
+    value = explicit if explicit is not None else os.environ.get(GRAPH_URL_ENV)
+    if value is None:
+        return None
+    if not value.strip():
+        source = "the Graph URL" if explicit is not None else f"${GRAPH_URL_ENV}"
+        raise ValueError(f"{source} is empty: nothing is read rather than production Microsoft Graph")
+    return value.strip().rstrip("/")
 
 
 class StaticTokenProvider(AccessTokenProvider):

@@ -17,6 +17,8 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from sage365.files import write_atomic
+
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "sandbox-state.schema.json"
 
 # Collections held as lists of objects with an "id", in the order the file gives them.
@@ -194,11 +196,13 @@ def load_state(path: str | Path) -> State:
 
 
 def save_state(state: State, path: str | Path) -> None:
-    """Write the state back in the same format it is loaded from (JSON by suffix, else YAML)."""
+    """Write the state back in the same format it is loaded from (JSON by suffix, else YAML).
+
+    Raises sage365.files.OutputError (an OSError's one-line reason) when it cannot."""
     path = Path(path)
     data = state.to_json()
     if path.suffix == ".json":
         text = json.dumps(data, indent=2) + "\n"
     else:
         text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
-    path.write_text(text, encoding="utf-8")
+    write_atomic(path, text)  # the previous state stays whole if saving is interrupted
