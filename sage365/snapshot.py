@@ -24,6 +24,8 @@ class Part(str, Enum):
     GRANTS = "oauth2PermissionGrants"
     APP_ROLE_ASSIGNMENTS = "appRoleAssignments"
     GROUPS = "groups"
+    USERS = "users"  # the declared add-in users, by UPN
+    APP_ROLE_ASSIGNED_TO = "appRoleAssignedTo"  # who is assigned to each add-in that requires it
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class User:
     user_principal_name: str
     display_name: str = ""
     account_enabled: bool = True
+    # Graph refuses assignLicense without it; None: not read (group members) or not set.
+    usage_location: str | None = None
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,8 @@ class Snapshot:
 
     Maps are keyed for the checks: service principals by appId, grants and app role
     assignments by the client service principal's id, groups by display name, the
-    administrator's licences as a tuple. Microsoft Graph's own service principal is
+    administrator's licences as a tuple. The ids are Graph's: the Pulumi program adopts
+    existing objects by them (components/adoption.py). Microsoft Graph's own service principal is
     `graph_service_principal`.
     """
 
@@ -130,6 +135,12 @@ class Snapshot:
     grants: Mapping[str, tuple[PermissionGrant, ...]] = field(default_factory=dict)
     app_role_assignments: Mapping[str, tuple[AppRoleAssignment, ...]] = field(default_factory=dict)
     groups: Mapping[str, Group] = field(default_factory=dict)
+    # The declared add-in users found in the tenant, keyed by lower-case UPN (absent: not found).
+    users: Mapping[str, User] = field(default_factory=dict)
+    # Assignments *to* each add-in's service principal (its appRoleAssignedTo), keyed by that SP's id.
+    app_role_assigned_to: Mapping[str, tuple[AppRoleAssignment, ...]] = field(default_factory=dict)
+    # Service principals of catalogue apps the declaration does not consent, by catalogue key.
+    undeclared_service_principals: Mapping[str, ServicePrincipal] = field(default_factory=dict)
     errors: Mapping[Part, str] = field(default_factory=dict)
 
     def error(self, *parts: Part) -> str | None:

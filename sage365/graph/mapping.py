@@ -24,6 +24,7 @@ def user(u: Any) -> s.User:
         # Graph omits accountEnabled unless selected: the reader selects it for the
         # administrator; expanded group members come with the default properties only.
         account_enabled=u.account_enabled is not False,
+        usage_location=getattr(u, "usage_location", None) or None,
     )
 
 

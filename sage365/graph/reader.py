@@ -31,6 +31,7 @@ from msgraph.generated.models.unified_role_assignment_collection_response import
     UnifiedRoleAssignmentCollectionResponse,
 )
 from msgraph.generated.models.user import User
+from msgraph.generated.models.user_collection_response import UserCollectionResponse
 
 from sage365.catalog import (
     GLOBAL_ADMINISTRATOR_ROLE,
@@ -44,7 +45,10 @@ from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_b
 from sage365.graph.redact import redact
 from sage365.snapshot import Part, Snapshot
 
-USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled"
+# usageLocation: Graph refuses to assign a licence without it (the Pulumi gate checks it).
+USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,usageLocation"
+MEMBER_FIELDS = "id,userPrincipalName,displayName,accountEnabled"
+FILTER_IN_LIMIT = 15  # Graph's limit of values in one `in (...)` filter
 SP_FIELDS = "id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"
 EXPAND_LIMIT = 20  # Graph returns at most 20 objects for an $expand
 
@@ -58,6 +62,18 @@ def declared_apps(tenant: Tenant, catalog: Catalog) -> tuple[App, ...]:
     """The catalogue apps a tenant declares (consents, then add-ins), once each, in order."""
     keys = dict.fromkeys((*tenant.consents, *(a.app for a in tenant.addins)))
     return tuple(catalog.apps[k] for k in keys if k in catalog.apps)
+
+
+def addin_users(tenant: Tenant) -> tuple[str, ...]:
+    """The declared add-in users, lower-cased, once each, in order."""
+    return tuple(dict.fromkeys(u.lower() for a in tenant.addins for u in a.users))
+
+
+def undeclared_apps(tenant: Tenant, catalog: Catalog) -> tuple[App, ...]:
+    """Catalogue apps the tenant does not declare: a service principal of one may be a
+    consent removed from the YAML, which the Pulumi program must explain."""
+    declared = {app.key for app in declared_apps(tenant, catalog)}
+    return tuple(app for key, app in catalog.apps.items() if key not in declared)
 
 
 def odata_string(value: str) -> str:
@@ -92,11 +108,23 @@ def snapshot_requests(tenant: Tenant, catalog: Catalog) -> list[BatchRequest]:
             BatchRequest(f"grants:{app.key}", f"{sp}/oauth2PermissionGrants", OAuth2PermissionGrantCollectionResponse, True),
             BatchRequest(f"roles:{app.key}", f"{sp}/appRoleAssignments", AppRoleAssignmentCollectionResponse, True),
         ]
+        if app.addin is not None and app.addin.requires_assignment:
+            requests.append(BatchRequest(f"assignedTo:{app.key}", f"{sp}/appRoleAssignedTo",
+                                         AppRoleAssignmentCollectionResponse, True))
     for index, group in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
         group_filter = _q(f"displayName eq {odata_string(group)}")
         requests.append(
             BatchRequest(f"group:{index}", f"/groups?$filter={group_filter}&$expand=members", GroupCollectionResponse, True)
         )
+    upns = addin_users(tenant)
+    for index in range(0, len(upns), FILTER_IN_LIMIT):
+        chunk = ", ".join(odata_string(u) for u in upns[index : index + FILTER_IN_LIMIT])
+        user_filter = _q(f"userPrincipalName in ({chunk})")
+        requests.append(BatchRequest(f"users:{index // FILTER_IN_LIMIT}",
+                                     f"/users?$filter={user_filter}&$select={MEMBER_FIELDS}", UserCollectionResponse, True))
+    for app in undeclared_apps(tenant, catalog):
+        requests.append(BatchRequest(f"spx:{app.key}",
+                                     f"/servicePrincipals(appId='{_q(app.app_id)}')?$select={SP_FIELDS}", ServicePrincipal))
     return requests
 
 
@@ -234,7 +262,7 @@ def build_snapshot(
     skus = ok("skus", Part.SUBSCRIBED_SKUS, "the subscribed SKUs")
     graph = ok("sp:graph", Part.SERVICE_PRINCIPALS, "Microsoft Graph's service principal", absent_if_404=True)
 
-    service_principals, grants, assignments = {}, {}, {}
+    service_principals, grants, assignments, assigned_to = {}, {}, {}, {}
     for app in declared_apps(tenant, catalog):
         sp = ok(f"sp:{app.key}", Part.SERVICE_PRINCIPALS, f"the service principal of {app.key} ({app.app_id})",
                 absent_if_404=True)
@@ -251,6 +279,25 @@ def build_snapshot(
             grants[principal.id] = tuple(mapping.grant(g) for g in app_grants.value)
         if app_roles is not None:
             assignments[principal.id] = tuple(mapping.app_role_assignment(a) for a in app_roles.value)
+        if f"assignedTo:{app.key}" in responses:
+            assigned = ok(f"assignedTo:{app.key}", Part.APP_ROLE_ASSIGNED_TO,
+                          f"the assignments to {app.key}", absent_if_404=gone)
+            if assigned is not None:
+                assigned_to[principal.id] = tuple(mapping.app_role_assignment(a) for a in assigned.value)
+
+    undeclared = {}
+    for app in undeclared_apps(tenant, catalog):
+        found = ok(f"spx:{app.key}", Part.SERVICE_PRINCIPALS, f"the service principal of {app.key} ({app.app_id})",
+                   absent_if_404=True)
+        if found is not None:
+            undeclared[app.key] = mapping.service_principal(found.value)
+
+    users = {}
+    for key in sorted(k for k in responses if k.startswith("users:")):
+        found = ok(key, Part.USERS, "the declared add-in users")
+        for u in found.value if found is not None else ():
+            user = mapping.user(u)
+            users[user.user_principal_name.lower()] = user
 
     groups = {}
     for index, display_name in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
@@ -282,5 +329,8 @@ def build_snapshot(
         grants=grants,
         app_role_assignments=assignments,
         groups=groups,
+        users=users,
+        app_role_assigned_to=assigned_to,
+        undeclared_service_principals=undeclared,
         errors={part: "; ".join(messages) for part, messages in errors.items()},
     )

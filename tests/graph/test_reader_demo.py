@@ -82,9 +82,21 @@ def apps(digit: str, contact: bool, sbc_scopes: frozenset[str], grant_ids: tuple
     }
 
 
-CONTOSO_ADMIN = User(ids("1", "0001", 1), "admin@contoso.onmicrosoft.com", "Contoso Admin")
-FABRIKAM_ADMIN = User(ids("2", "0001", 1), "admin@fabrikam.onmicrosoft.com", "Fabrikam Admin")
-NORTHWIND_ADMIN = User(ids("3", "0001", 1), "it-admin@northwind-traders.fr", "Northwind IT")
+# The administrator is read with usageLocation (a licence cannot be assigned without it).
+CONTOSO_ADMIN = User(ids("1", "0001", 1), "admin@contoso.onmicrosoft.com", "Contoso Admin", usage_location="FR")
+FABRIKAM_ADMIN = User(ids("2", "0001", 1), "admin@fabrikam.onmicrosoft.com", "Fabrikam Admin", usage_location="FR")
+NORTHWIND_ADMIN = User(ids("3", "0001", 1), "it-admin@northwind-traders.fr", "Northwind IT", usage_location="FR")
+ALICE = User(ids("1", "0001", 2), "alice@contoso.fr", "Alice Martin")
+BOB = User(ids("1", "0001", 3), "bob@contoso.fr", "Bob Durand")
+CLAIRE = User(ids("3", "0001", 2), "claire@northwind-traders.fr", "Claire Fontaine")
+DAVID = User(ids("3", "0001", 3), "david@northwind-traders.fr", "David Rousseau")
+
+
+def group_assignment(digit: str, assignment_id: str) -> dict:
+    """The add-in group's Default Access assignment to Sage Contact (its appRoleAssignedTo)."""
+    contact = ids(digit, "0003", 2)
+    return {contact: (AppRoleAssignment(assignment_id, ids(digit, "0002", 1), "Group", contact,
+                                        "00000000-0000-0000-0000-000000000000"),)}
 
 EXPECTED = {
     "contoso": Snapshot(
@@ -95,10 +107,9 @@ EXPECTED = {
         administrator_licences=(LicenceDetail(SPB, "SPB", SPB_PLANS),),
         global_administrator_ids=frozenset({CONTOSO_ADMIN.id}),
         subscribed_skus=(SubscribedSku(SPB, "SPB", "Enabled", 10, 4, SPB_PLANS),),
-        groups={"Sage Contact users": Group(ids("1", "0002", 1), "Sage Contact users", True, (
-            User(ids("1", "0001", 2), "alice@contoso.fr", "Alice Martin"),
-            User(ids("1", "0001", 3), "bob@contoso.fr", "Bob Durand"),
-        ))},
+        groups={"Sage Contact users": Group(ids("1", "0002", 1), "Sage Contact users", True, (ALICE, BOB))},
+        users={"alice@contoso.fr": ALICE, "bob@contoso.fr": BOB},
+        app_role_assigned_to=group_assignment("1", "Q29udG9zby1jb250YWN0LWdyb3Vw"),
         **apps("1", True, SBC_SCOPES, ("Q29udG9zby1zYmMtZ3JhcGgtZGVsZWdhdGVk", "Q29udG9zby1jb250YWN0LWdyYXBoLWRlbGVn"),
                "Q29udG9zby1zYmMtVXNlclJlYWRBbGw"),
     ),
@@ -128,9 +139,10 @@ EXPECTED = {
             SubscribedSku(BASIC, "O365_BUSINESS_ESSENTIALS", "Enabled", 5, 4, BASIC_PLANS),
             SubscribedSku(P1_SKU, "AAD_PREMIUM", "Enabled", 1, 1, P1_PLANS),
         ),
-        groups={"Sage Contact - Northwind": Group(ids("3", "0002", 1), "Sage Contact - Northwind", True, (
-            User(ids("3", "0001", 2), "claire@northwind-traders.fr", "Claire Fontaine"),
-        ))},
+        groups={"Sage Contact - Northwind": Group(ids("3", "0002", 1), "Sage Contact - Northwind", True, (CLAIRE,))},
+        # david is declared but not yet a member: found by the users filter all the same.
+        users={"claire@northwind-traders.fr": CLAIRE, "david@northwind-traders.fr": DAVID},
+        app_role_assigned_to=group_assignment("3", "Tm9ydGh3aW5kLWNvbnRhY3QtZ3JvdXA"),
         **apps("3", True, SBC_SCOPES | {"Mail.ReadWrite"},
                ("Tm9ydGh3aW5kLXNiYy1ncmFwaC1kZWxlZ2F0", "Tm9ydGh3aW5kLWNvbnRhY3QtZ3JhcGgtZGVs"),
                "Tm9ydGh3aW5kLXNiYy1Vc2VyUmVhZEFsbA"),

@@ -18,7 +18,7 @@ def empty_responses(tenant, catalog) -> dict[str, BatchResponse]:
 
 def test_the_batch_asks_for_every_part_once(alpha, catalog):
     assert [(r.id, r.url) for r in snapshot_requests(alpha, catalog)] == [
-        ("admin", "/users/admin@alpha.fr?$select=id,userPrincipalName,displayName,accountEnabled"),
+        ("admin", "/users/admin@alpha.fr?$select=id,userPrincipalName,displayName,accountEnabled,usageLocation"),
         ("licences", "/users/admin@alpha.fr/licenseDetails"),
         ("globalAdmins", "/roleManagement/directory/roleAssignments?$filter=roleDefinitionId%20eq%20%2762e90394-69f5-4237-9190-012177145e10%27&$expand=principal"),
         ("skus", "/subscribedSkus"),
@@ -29,11 +29,14 @@ def test_the_batch_asks_for_every_part_once(alpha, catalog):
         ("sp:sage-contact", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000002')?$select=id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"),
         ("grants:sage-contact", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000002')/oauth2PermissionGrants"),
         ("roles:sage-contact", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000002')/appRoleAssignments"),
+        ("assignedTo:sage-contact", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000002')/appRoleAssignedTo"),
         ("sp:sage-connector", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000003')?$select=id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"),
         ("grants:sage-connector", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000003')/oauth2PermissionGrants"),
         ("roles:sage-connector", "/servicePrincipals(appId='00000000-5a6e-4000-8000-000000000003')/appRoleAssignments"),
         ("group:0", "/groups?$filter=displayName%20eq%20%27Sage%20Contact%20users%27&$expand=members"),
         ("group:1", "/groups?$filter=displayName%20eq%20%27Someone%27%27s%20group%27&$expand=members"),
+        ("users:0", "/users?$filter=userPrincipalName%20in%20%28%27anne%40alpha.fr%27%2C%20%27admin%40alpha.fr%27%29"
+                    "&$select=id,userPrincipalName,displayName,accountEnabled"),
     ]
 
 
