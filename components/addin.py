@@ -2,21 +2,23 @@
 
 The declaration names users; the group is the unit Entra ID (and Outlook's integrated
 apps) assign an add-in to. Membership is managed one `GroupMember` per user, never via
-`Group.members`: mixing the two makes each fight the other on every update.
+`Group.members`: mixing the two makes each fight the other on every update. A member
+resource is named by the user's object id, so renaming a user's UPN changes nothing.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 import pulumi_azuread as azuread
 
+from components.adoption import DEFAULT_ACCESS_ROLE_ID, AddinAdoption
 from sage365.catalog import App
 from sage365.declaration import AddinAssignment as AddinDeclaration
 
-# Entra ID's "Default Access" role: assigns an app that defines no app roles of its own.
-DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
+__all__ = ["DEFAULT_ACCESS_ROLE_ID", "AddinAssignment", "AddinAssignmentArgs", "member_name"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,14 @@ class AddinAssignmentArgs:
     # The add-in's service principal object id: the Consent's SP when the app is consented,
     # else None and it is looked up (read, never managed here).
     service_principal_object_id: pulumi.Input[str] | None = None
+    # What already exists (components.adoption), and the users' object ids the gate read.
+    adoption: AddinAdoption = field(default_factory=AddinAdoption)
+    user_ids: Mapping[str, str] = field(default_factory=dict)  # lower-case UPN -> object id
+
+
+def member_name(component: str, upn: str, object_id: str | None) -> str:
+    """A member keyed by the user's object id; by UPN only while the id is unknown (gate skipped)."""
+    return f"{component}-member-{object_id or upn}"
 
 
 class AddinAssignment(pulumi.ComponentResource):
@@ -37,8 +47,7 @@ class AddinAssignment(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AddinAssignmentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("sage365:addin:AddinAssignment", name, None, opts)
-        decl, app = args.assignment, args.app
-        child = pulumi.ResourceOptions(parent=self)
+        decl, app, adopt = args.assignment, args.app, args.adoption
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
         self.group = azuread.Group(
@@ -49,17 +58,28 @@ class AddinAssignment(pulumi.ComponentResource):
             mail_enabled=False,
             # A second group with the same name would make "which group?" ambiguous for admins.
             prevent_duplicate_names=True,
-            opts=child,
+            # A group made by hand keeps its own description; prevent_duplicate_names is the
+            # provider's create-time check, which an import cannot read back.
+            opts=pulumi.ResourceOptions(parent=self, import_=adopt.group,
+                                        ignore_changes=["description", "prevent_duplicate_names"]),
         )
 
         self.members = {}
         for upn in decl.users:
-            user = azuread.get_user_output(user_principal_name=upn, opts=invoke)
+            object_id = args.user_ids.get(upn.lower())
+            member: pulumi.Input[str]
+            if object_id is not None:
+                member = object_id
+            else:  # the gate did not read this user: the provider resolves it
+                member = azuread.get_user_output(user_principal_name=upn, opts=invoke).object_id
+            # Aliased from the old UPN-keyed name, so existing stacks keep their members.
+            aliases = [pulumi.Alias(name=member_name(name, upn, None))] if object_id else None
             self.members[upn] = azuread.GroupMember(
-                f"{name}-member-{upn}",
+                member_name(name, upn, object_id),
                 group_object_id=self.group.object_id,
-                member_object_id=user.object_id,
-                opts=child,
+                member_object_id=member,
+                opts=pulumi.ResourceOptions(parent=self, aliases=aliases,
+                                            import_=adopt.members.get(object_id) if object_id else None),
             )
 
         self.app_role_assignment = None
@@ -72,7 +92,7 @@ class AddinAssignment(pulumi.ComponentResource):
                 app_role_id=DEFAULT_ACCESS_ROLE_ID,
                 principal_object_id=self.group.object_id,
                 resource_object_id=sp_object_id,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, import_=adopt.assignment),
             )
 
         self.register_outputs(

@@ -7,17 +7,20 @@ the catalogue's scopes, and one app role assignment per application permission.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azuread as azuread
 
+from components.adoption import ConsentAdoption
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID, App
 
 
 @dataclass(frozen=True)
 class ConsentArgs:
     app: App  # the catalogue entry: appId, delegated scopes, application roles
+    # What already exists in the tenant (components.adoption): imported, never created again.
+    adoption: ConsentAdoption = field(default_factory=ConsentAdoption)
 
 
 class Consent(pulumi.ComponentResource):
@@ -29,16 +32,28 @@ class Consent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ConsentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("sage365:consent:Consent", name, None, opts)
-        app = args.app
-        child = pulumi.ResourceOptions(parent=self)
+        app, adopt = args.app, args.adoption
 
-        # use_existing: the SP usually exists already (Sage's sign-up flow creates it);
-        # protect: deleting it would revoke every user's access to the Sage app at once.
+        def child(import_id: str | None) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions(parent=self, import_=import_id)
+
+        # The provider sends every settable property on each create and update, defaults
+        # included (use_existing's create runs the update): left unset, "assignment required"
+        # would go back to false and open an add-in to every user. So each one is declared
+        # from the catalogue. Tags are not declared: the attribute is computed, the provider
+        # keeps the live ones (Entra's WindowsAzureActiveDirectoryIntegratedApp included).
+        # protect: deleting the SP would revoke every user's access to the Sage app at once.
+        # import_: an existing SP is adopted under its id. use_existing stays for the SP
+        # created between the gate's read and `up`; ignored in diffs, since an import
+        # reads no value for it and must not plan an update for it.
         self.service_principal = azuread.ServicePrincipal(
             f"{name}-sp",
             client_id=app.app_id,
             use_existing=True,
-            opts=pulumi.ResourceOptions(parent=self, protect=True),
+            account_enabled=True,
+            app_role_assignment_required=bool(app.addin is not None and app.addin.requires_assignment),
+            opts=pulumi.ResourceOptions(parent=self, protect=True, import_=adopt.service_principal,
+                                        ignore_changes=["use_existing"]),
         )
         # Read, never managed: Microsoft Graph's SP belongs to Microsoft.
         graph = azuread.get_service_principal_output(
@@ -53,7 +68,7 @@ class Consent(pulumi.ComponentResource):
                 service_principal_object_id=self.service_principal.object_id,
                 resource_service_principal_object_id=graph.object_id,
                 claim_values=list(app.delegated_scopes),
-                opts=child,
+                opts=child(adopt.grant),
             )
 
         self.app_role_assignments = {}
@@ -63,7 +78,7 @@ class Consent(pulumi.ComponentResource):
                 app_role_id=graph.app_role_ids.apply(lambda ids, role=role: _role_id(ids, role)),
                 principal_object_id=self.service_principal.object_id,
                 resource_object_id=graph.object_id,
-                opts=child,
+                opts=child(adopt.app_roles.get(role)),
             )
 
         self.register_outputs(

@@ -41,6 +41,8 @@ class GateSettings:
 @dataclass(frozen=True)
 class GateOutcome:
     premium_sku_id: str | None  # the SKU to assign the administrator, or None
+    # What the gate read: the ids of existing objects, for adoption. None when the gate was skipped.
+    snapshot: Snapshot | None = None
 
 
 def today() -> dt.date:
@@ -68,7 +70,12 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings) -> GateOu
         sku = gate.premium_sku_to_assign(
             snapshot, catalog, tenant.administrator.licence.plans, preferred=settings.premium_sku_id
         )
-    decision = gate.decide(result.findings, BLOCKING, licence_will_be_assigned=sku is not None)
+    # A seat that cannot be assigned (no usage location) is no seat: the missing licence stays a stop too.
+    blocked_seat = gate.licence_assignment_findings(tenant.name, snapshot, sku)
+    if blocked_seat:
+        sku = None
+    decision = gate.decide((*blocked_seat, *result.findings), BLOCKING | {gate.USAGE_LOCATION},
+                           licence_will_be_assigned=sku is not None)
     for warning in decision.warnings:
         pulumi.log.warn(warning)
     for error in decision.errors:
@@ -78,7 +85,7 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings) -> GateOu
             f"tenant {tenant.name}: preview gate refused the run ({len(decision.errors)} blocking "
             "prerequisite(s) missing, see the errors above); nothing was registered"
         )
-    return GateOutcome(sku)
+    return GateOutcome(sku, snapshot)
 
 
 def _read_and_check(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pulumi
 import pulumi_azuread as azuread
 
+from components.adoption import Adoption, plan
 from components.gate import GateSettings, run_gate
 from components.tenant import SageTenant, SageTenantArgs
 from sage365.catalog import DEFAULT_CATALOG, Catalog, load_catalog
@@ -78,6 +79,34 @@ def _snake(key: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in key)
 
 
+def service_principal_urn(stack: str, app_key: str) -> str:
+    """The URN SageTenant gives an app's service principal (project sage365)."""
+    return (f"urn:pulumi:{stack}::sage365::sage365:tenant:SageTenant$sage365:consent:Consent$"
+            f"azuread:index/servicePrincipal:ServicePrincipal::{stack}-consent-{app_key}-sp")
+
+
+def removed_consent_message(stack: str, tenant: Tenant, app_key: str, object_id: str) -> str:
+    """What happens when a consent leaves the YAML, and what to run: the protected SP stays."""
+    urn = service_principal_urn(stack, app_key)
+    return (
+        f"tenant {tenant.name}: '{app_key}' is not in consents, but its service principal {object_id} exists "
+        f"in the tenant. If this stack managed that consent, this update stops on its service principal, "
+        f"which is protected: nothing of that consent is deleted and the service principal stays in the tenant. "
+        f"To stop managing it and leave the tenant as it is: pulumi state delete --force --target-dependents "
+        f"'{urn}' --stack {stack}. To revoke it in the tenant (every user loses the app): pulumi state unprotect "
+        f"'{urn}' --stack {stack}, then pulumi up. If this stack never managed it, nothing changes."
+    )
+
+
+def report_adoption(stack: str, tenant: Tenant, adoption: Adoption) -> None:
+    """Say in the preview what is adopted and which undeclared consents exist."""
+    if adoption.imports:
+        pulumi.log.info(f"tenant {tenant.name}: {adoption.imports} object(s) that already exist in the tenant "
+                        "are adopted (imported), not created")
+    for key, object_id in sorted(adoption.undeclared.items()):
+        pulumi.log.warn(removed_consent_message(stack, tenant, key, object_id))
+
+
 def main() -> None:
     stack = pulumi.get_stack()
     config = pulumi.Config("sage365")
@@ -85,11 +114,13 @@ def main() -> None:
     tenant, catalog = load_inputs(stack, config)
     check_tenant_pin(stack, tenant, azuread_config)
     outcome = run_gate(tenant, catalog, GateSettings.from_config(config))
+    adoption = plan(tenant, catalog, outcome.snapshot)
+    report_adoption(stack, tenant, adoption)
 
     provider = tenant_provider(tenant, azuread_config)
     sage_tenant = SageTenant(
         tenant.name,
-        SageTenantArgs(tenant=tenant, catalog=catalog, premium_sku_id=outcome.premium_sku_id),
+        SageTenantArgs(tenant=tenant, catalog=catalog, premium_sku_id=outcome.premium_sku_id, adoption=adoption),
         pulumi.ResourceOptions(providers=[provider]),
     )
     pulumi.export("tenantId", tenant.tenant_id)

@@ -7,10 +7,11 @@ tenant's explicit azuread provider from this component's `providers` option.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 
+from components.adoption import Adoption
 from components.addin import AddinAssignment, AddinAssignmentArgs
 from components.consent import Consent, ConsentArgs
 from components.licence import AdministratorLicence, AdministratorLicenceArgs
@@ -25,6 +26,8 @@ class SageTenantArgs:
     # The SKU whose free seat goes to the administrator; None: no licence is assigned
     # (the preview gate reports a missing one).
     premium_sku_id: str | None = None
+    # Existing objects to import instead of creating (components.adoption.plan).
+    adoption: Adoption = field(default_factory=Adoption)
 
 
 class SageTenant(pulumi.ComponentResource):
@@ -37,11 +40,11 @@ class SageTenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SageTenantArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("sage365:tenant:SageTenant", name, None, opts)
-        tenant, catalog = args.tenant, args.catalog
+        tenant, catalog, adoption = args.tenant, args.catalog, args.adoption
         child = pulumi.ResourceOptions(parent=self)
 
         self.consents = {
-            key: Consent(f"{name}-consent-{key}", ConsentArgs(app=catalog.apps[key]), child)
+            key: Consent(f"{name}-consent-{key}", ConsentArgs(app=catalog.apps[key], adoption=adoption.consent(key)), child)
             for key in tenant.consents
         }
 
@@ -63,6 +66,8 @@ class SageTenant(pulumi.ComponentResource):
                     assignment=decl,
                     app=catalog.apps[decl.app],
                     service_principal_object_id=consent.service_principal.object_id if consent else None,
+                    adoption=adoption.addin(decl.app),
+                    user_ids=adoption.user_ids,
                 ),
                 child,
             )

@@ -19,6 +19,30 @@ from sage365.snapshot import Snapshot
 # A check that cannot read its data never passes: for a blocking check that is a stop too.
 _BLOCKING_STATUSES = (Status.FAIL, Status.ERROR)
 
+# The gate's own check: Graph refuses assignLicense for a user without usageLocation (and the
+# azuread provider's UserLicense says so before calling it), so a seat the update would assign
+# to such an administrator is a stop at preview, not a failure in the middle of `up`.
+USAGE_LOCATION = "admin.usage_location"
+_USAGE_LOCATION_TEXT = {
+    "en": {
+        "message": "{upn} has no usage location: Microsoft Graph refuses to assign a licence to a user without one, "
+                   "so the Entra ID P1/P2 seat this update would assign cannot be assigned",
+        "expected": "a usage location (two-letter country code, e.g. FR)",
+        "remediation": "In the Microsoft 365 admin centre: Users > Active users > {upn} > Account > Manage contact "
+                       "information > Country or region (or Entra admin centre > Users > {upn} > Properties > "
+                       "Usage location), then run the preview again.",
+    },
+    "fr": {
+        "message": "{upn} n'a pas d'emplacement d'utilisation : Microsoft Graph refuse d'attribuer une licence à un "
+                   "utilisateur qui n'en a pas, la licence Entra ID P1/P2 prévue par cette mise à jour ne peut donc "
+                   "pas être attribuée",
+        "expected": "un emplacement d'utilisation (code pays à deux lettres, par ex. FR)",
+        "remediation": "Dans le centre d'administration Microsoft 365 : Utilisateurs > Utilisateurs actifs > {upn} > "
+                       "Compte > Gérer les coordonnées > Pays ou région (ou centre d'administration Entra > "
+                       "Utilisateurs > {upn} > Propriétés > Emplacement d'utilisation), puis relancez l'aperçu.",
+    },
+}
+
 
 @dataclass(frozen=True)
 class GateDecision:
@@ -73,6 +97,19 @@ def decide(
         else:
             warnings.append(message)
     return GateDecision(tuple(errors), tuple(warnings))
+
+
+def licence_assignment_findings(tenant: str, snapshot: Snapshot, sku_id: str | None,
+                                lang: str = "en") -> tuple[Finding, ...]:
+    """`admin.usage_location` when this update would assign `sku_id` to an administrator
+    without a usage location; nothing when no seat is to be assigned."""
+    admin = snapshot.administrator
+    if sku_id is None or admin is None or admin.usage_location:
+        return ()
+    text = {k: v.format(upn=admin.user_principal_name) for k, v in _USAGE_LOCATION_TEXT[lang].items()}
+    return (Finding(tenant=tenant, check=USAGE_LOCATION, status=Status.FAIL, severity=Severity.HIGH,
+                    resource=admin.user_principal_name, expected=text["expected"], actual="none",
+                    message=text["message"], remediation=text["remediation"]),)
 
 
 def premium_sku_to_assign(

@@ -1,18 +1,25 @@
 """Run the real Pulumi program (components.program.main) under Pulumi's mock runtime.
 
 Each run gets a fresh contextvars.Context and a fresh event loop, so Pulumi's ambient
-settings, config, root stack and outstanding RPCs never leak between tests. Runs are
-never in preview mode: unknown outputs would hide failures. The monitor records what
-the mock runtime alone does not expose: each resource's parent, provider and options.
+settings, config, root stack and outstanding RPCs never leak between tests. A run is an
+update by default, or a preview (`preview=True`), where what is created has an unknown id
+and unknown computed outputs, as the engine gives them. The mocks answer as pulumi-azuread
+6.x does (UUID object ids, its resource id formats) and refuse a non-UUID object-id input,
+so `.id` used where an object id belongs fails a test. The monitor records what the mock
+runtime alone does not expose: each resource's parent, provider and options (import id,
+ignore_changes, aliases).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
 import gc
 import logging
 import os
+import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -22,60 +29,157 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID
+from sage365.snapshot import Snapshot
 
 # Microsoft Graph's real application permission ids.
 GRAPH_APP_ROLE_IDS = {
     "User.Read.All": "df021288-bdef-4463-88db-98f22de89214",
     "Group.Read.All": "5b567255-7703-4780-807c-7be8301ae99b",
 }
-GRAPH_SP_OBJECT_ID = "graph-sp-object-id"
 # The example tenants' spec.tenantId (tenants/*.yaml), as pinned in stacks/Pulumi.<name>.yaml.
 TENANT_IDS = {
     "contoso": "11111111-1111-4111-8111-111111111111",
     "fabrikam": "22222222-2222-4222-8222-222222222222",
     "northwind": "33333333-3333-4333-8333-333333333333",
 }
+_NAMESPACE = uuid.UUID("5a6e0000-0000-4000-8000-000000000365")
+UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# Inputs the provider validates as UUIDs (terraform-provider-azuread: validation.IsUUID).
+UUID_INPUTS = ("clientId", "appRoleId", "skuId")
+
+
+def _uuid(kind: str, key: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, f"{kind}:{key}"))
 
 
 def sp_object_id(app_id: str) -> str:
-    return f"sp-{app_id}"
+    """The object id a synthetic tenant gives an app's service principal (a UUID, as Graph's)."""
+    return _uuid("sp", app_id.lower())
 
 
 def user_object_id(upn: str) -> str:
-    return f"user-{upn}"
+    return _uuid("user", upn.lower())
 
 
 def group_object_id(display_name: str) -> str:
-    return f"group-{display_name}"
+    return _uuid("group", display_name)
+
+
+GRAPH_SP_OBJECT_ID = sp_object_id(MICROSOFT_GRAPH_APP_ID)
+
+
+class ProviderError(Exception):
+    """What the real provider would refuse (its Check), raised from the mock."""
+
+
+def _check_uuids(typ: str, name: str, inputs: dict) -> None:
+    """*ObjectId inputs (and client, role, SKU ids) must be UUIDs, as the provider checks them.
+
+    Unknown values (preview) cannot be checked, as in the real Check.
+    """
+    for key, value in inputs.items():
+        if not (key.endswith("ObjectId") or key in UUID_INPUTS) or isinstance(value, Unknown) or value is None:
+            continue
+        if not isinstance(value, str) or not UUID_RE.match(value):
+            raise ProviderError(f"{typ} {name}: expected {key!r} to be a valid UUID, got {value!r}")
 
 
 class TenantMocks(pulumi_mocks.Mocks):
-    """Answers like azuread would, camelCase keys as the provider returns them."""
+    """Answers like pulumi-azuread 6.x would: UUID object ids, the provider's own resource ids,
+    camelCase output names, UUID checks on object-id inputs; in preview, a created resource's
+    id and computed outputs are unknown, an imported one's are read from the live object.
 
-    def __init__(self) -> None:
+    live: the tenant as the gate read it; invoke answers then carry its ids.
+    """
+
+    def __init__(self, *, preview: bool = False, live: Snapshot | None = None) -> None:
+        self.preview = preview
+        self.live = live
         self.calls: list[tuple[str, dict, str]] = []
+        self.imports: dict[str, tuple[str, str, dict]] = {}  # name -> (type, import id, inputs)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict]:
         inputs = dict(args.inputs)
-        if args.typ == "azuread:index/servicePrincipal:ServicePrincipal":
-            return sp_object_id(inputs["clientId"]), {**inputs, "objectId": sp_object_id(inputs["clientId"])}
-        if args.typ == "azuread:index/group:Group":
-            oid = group_object_id(inputs["displayName"])
-            return oid, {**inputs, "objectId": oid}
-        return f"{args.name}-id", inputs
+        if not args.custom:  # a component: no provider behind it
+            return "", inputs
+        if args.typ.startswith("pulumi:providers:"):
+            return ("" if self.preview else _uuid("provider", args.name)), inputs
+        _check_uuids(args.typ, args.name, inputs)
+        if args.resource_id:  # an import: the provider reads the existing object by this id
+            self.imports[args.name] = (args.typ, args.resource_id, inputs)
+            return args.resource_id, {**inputs, **_read_ids(args.typ, args.resource_id)}
+        if self.preview:  # a create, planned: what the provider computes is unknown
+            return "", {**inputs, **{key: rpc.UNKNOWN for key in _computed(args.typ)}}
+        return _created(args.typ, args.name, inputs)
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list | None]:
         self.calls.append((args.token, dict(args.args), args.provider))
         if args.token == "azuread:index/getServicePrincipal:getServicePrincipal":
             client_id = args.args["clientId"]
-            if client_id == MICROSOFT_GRAPH_APP_ID:
-                return {"objectId": GRAPH_SP_OBJECT_ID, "clientId": client_id, "appRoleIds": GRAPH_APP_ROLE_IDS}, []
-            return {"objectId": sp_object_id(client_id), "clientId": client_id, "appRoleIds": {}}, []
+            object_id = self._live_sp(client_id) or sp_object_id(client_id)
+            roles = GRAPH_APP_ROLE_IDS if client_id == MICROSOFT_GRAPH_APP_ID else {}
+            return {"id": object_id, "objectId": object_id, "clientId": client_id, "appRoleIds": roles}, []
         if args.token == "azuread:index/getUser:getUser":
             upn = args.args["userPrincipalName"]
-            return {"objectId": user_object_id(upn), "userPrincipalName": upn}, []
+            object_id = user_object_id(upn)
+            return {"id": object_id, "objectId": object_id, "userPrincipalName": upn}, []
         raise AssertionError(f"unexpected invoke {args.token}")
+
+    def _live_sp(self, client_id: str) -> str | None:
+        if self.live is None:
+            return None
+        if client_id == MICROSOFT_GRAPH_APP_ID and self.live.graph_service_principal is not None:
+            return self.live.graph_service_principal.id
+        sp = self.live.service_principals.get(client_id)
+        return sp.id if sp is not None else None
+
+
+def _computed(typ: str) -> tuple[str, ...]:
+    return ("objectId",) if typ in (SERVICE_PRINCIPAL, GROUP) else ()
+
+
+def _read_ids(typ: str, import_id: str) -> dict:
+    """The object id an import reads back, from the provider-format id it was given."""
+    if typ in (SERVICE_PRINCIPAL, GROUP):
+        return {"objectId": import_id.rsplit("/", 1)[-1]}
+    return {}
+
+
+def _created(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
+    """A create's id in the provider's format (pulumi-azuread 6.x) and its computed outputs."""
+    if typ == SERVICE_PRINCIPAL:
+        oid = sp_object_id(inputs["clientId"])
+        return f"/servicePrincipals/{oid}", {**inputs, "objectId": oid}
+    if typ == GROUP:
+        oid = group_object_id(inputs["displayName"])
+        return f"/groups/{oid}", {**inputs, "objectId": oid}
+    if typ == GROUP_MEMBER:
+        return f"{inputs['groupObjectId']}/member/{inputs['memberObjectId']}", inputs
+    if typ == APP_ROLE_ASSIGNMENT:
+        return f"/servicePrincipals/{inputs['resourceObjectId']}/appRoleAssignedTo/{_opaque(name)}", inputs
+    if typ == GRANT:
+        return f"/oauth2PermissionGrants/{_opaque(name)}", inputs
+    if typ == USER_LICENCE:
+        return f"{inputs['userObjectId']}/license/{inputs['skuId']}", inputs
+    raise AssertionError(f"unexpected resource type {typ}")
+
+
+def _opaque(name: str) -> str:
+    """Graph's grant and assignment ids are opaque base64url strings, not UUIDs."""
+    return base64.urlsafe_b64encode(uuid.uuid5(_NAMESPACE, name).bytes * 2).decode().rstrip("=")
+
+
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+GRANT = "azuread:index/servicePrincipalDelegatedPermissionGrant:ServicePrincipalDelegatedPermissionGrant"
+APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
+GROUP = "azuread:index/group:Group"
+GROUP_MEMBER = "azuread:index/groupMember:GroupMember"
+USER_LICENCE = "azuread:index/userLicense:UserLicense"
 
 
 @dataclass(frozen=True)
@@ -88,6 +192,9 @@ class Registered:
     retain_on_delete: bool
     custom: bool
     urn: str
+    import_id: str = ""
+    ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # the old names a resource is aliased from
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -109,6 +216,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     retain_on_delete=request.retainOnDelete,
                     custom=request.custom,
                     urn=response.urn,
+                    import_id=request.importId,
+                    ignore_changes=tuple(request.ignoreChanges),
+                    aliases=tuple(a.spec.name for a in request.aliases if a.HasField("spec")),
                 )
             )
         return response
@@ -137,6 +247,7 @@ class ProgramRun:
     stack_outputs: dict[str, Any]
     calls: list[tuple[str, dict, str]]
     logs: list[tuple[str, str]]
+    imports: dict[str, tuple[str, str, dict]]  # name -> (type, import id, inputs)
     error: BaseException | None = None
     by_name: dict[str, Registered] = field(default_factory=dict)
 
@@ -153,12 +264,18 @@ def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
     loops.append(loop)
 
 
-def run_program(program: Callable[[], None], *, stack: str, config: dict[str, str]) -> ProgramRun:
-    """Run `program` as stack `stack` with `config` (keys like "azuread:tenantId")."""
-    return contextvars.Context().run(_run, program, stack, config)
+def run_program(program: Callable[[], None], *, stack: str, config: dict[str, str], preview: bool = False,
+                live: Snapshot | None = None) -> ProgramRun:
+    """Run `program` as stack `stack` with `config` (keys like "azuread:tenantId").
+
+    preview: as `pulumi preview` would, with unknown ids and outputs for what is created.
+    live: the tenant the invokes answer from (its object ids).
+    """
+    return contextvars.Context().run(_run, program, stack, config, preview, live)
 
 
-def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> ProgramRun:
+def _run(program: Callable[[], None], stack: str, config: dict[str, str], preview: bool,
+         live: Snapshot | None) -> ProgramRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # Pulumi sends each RPC to the monitor from the loop's default executor, and the mock
@@ -171,13 +288,13 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
     loop.set_default_executor(executor)
     # The azuread provider's SDK fills unset inputs from ARM_* variables: keep the machine's out.
     saved_env = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("ARM_")}
-    mocks = TenantMocks()
+    mocks = TenantMocks(preview=preview, live=live)
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
     logger = logging.Logger(f"pulumi-mock-{stack}")
     logger.addHandler(handler)
     try:
-        pulumi.runtime.set_mocks(mocks, project="sage365", stack=stack, preview=False, monitor=monitor, logger=logger)
+        pulumi.runtime.set_mocks(mocks, project="sage365", stack=stack, preview=preview, monitor=monitor, logger=logger)
         pulumi.runtime.set_all_config(dict(config))
         # MockSettings does not reset the set of pending outputs, whose context default is
         # shared: a failed run leaves tasks of its closed loop there (pulumi.runtime.test
@@ -217,5 +334,59 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str]) -> Pro
         stack_outputs=stack_outputs,
         calls=list(mocks.calls),
         logs=list(handler.records),
+        imports=dict(mocks.imports),
         error=error,
     )
+
+
+# -- what an import would plan: the declaration against the live object ------------------
+
+
+def live_inputs(live: Snapshot, typ: str, import_id: str) -> dict[str, Any]:
+    """The provider's read of an existing object, for the inputs the program declares.
+
+    Emulates the Read an import does (pulumi-azuread's state for that id), from the snapshot
+    the gate read; an id the tenant does not hold is an error, as the real import's is.
+    """
+    last = import_id.rsplit("/", 1)[-1]
+    if typ == SERVICE_PRINCIPAL:
+        sp = next(sp for sp in live.service_principals.values() if sp.id == last)
+        return {"clientId": sp.app_id, "accountEnabled": sp.account_enabled,
+                "appRoleAssignmentRequired": sp.app_role_assignment_required}
+    if typ == GRANT:
+        grant = next(g for gs in live.grants.values() for g in gs if g.id == last)
+        return {"servicePrincipalObjectId": grant.client_id, "resourceServicePrincipalObjectId": grant.resource_id,
+                "claimValues": sorted(grant.scopes)}
+    if typ == APP_ROLE_ASSIGNMENT:
+        every = [*(a for xs in live.app_role_assignments.values() for a in xs),
+                 *(a for xs in live.app_role_assigned_to.values() for a in xs)]
+        found = next(a for a in every if a.id == last)
+        return {"appRoleId": found.app_role_id, "principalObjectId": found.principal_id,
+                "resourceObjectId": found.resource_id}
+    if typ == GROUP:
+        group = next(g for g in live.groups.values() if g.id == last)
+        return {"displayName": group.display_name, "securityEnabled": group.security_enabled}
+    if typ == GROUP_MEMBER:
+        group, member = import_id.split("/member/")
+        assert any(g.id == group and any(m.id == member for m in g.members) for g in live.groups.values())
+        return {"groupObjectId": group, "memberObjectId": member}
+    raise AssertionError(f"no import expected for {typ}")
+
+
+def planned_differences(run: ProgramRun, live: Snapshot) -> dict[str, tuple[str, ...]]:
+    """name -> the declared inputs an import would then update (ignore_changes honoured)."""
+    differences = {}
+    for name, (typ, import_id, declared) in run.imports.items():
+        actual = live_inputs(live, typ, import_id)
+        ignored = set(run.by_name[name].ignore_changes)
+        changed = tuple(sorted(
+            key for key, value in actual.items()
+            if key in declared and key not in ignored and _normal(declared[key]) != _normal(value)
+        ))
+        if changed:
+            differences[name] = changed
+    return differences
+
+
+def _normal(value: Any) -> Any:
+    return sorted(value) if isinstance(value, (list, tuple, set, frozenset)) else value

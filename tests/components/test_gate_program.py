@@ -3,6 +3,8 @@ findings: what is logged, and that a blocked run registers nothing."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import components.gate
 from components.program import main
 from sage365.findings import Finding, Severity, Status, TenantResult
@@ -12,6 +14,7 @@ from tests.components.harness import run_program
 TENANT_ID = "11111111-1111-4111-8111-111111111111"
 CONFIG = {"azuread:tenantId": TENANT_ID, "azuread:useOidc": "true"}
 P1 = ServicePlan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", "Success")
+ADMIN = User("10000000-0001-4000-8000-000000000001", "admin@contoso.onmicrosoft.com", usage_location="FR")
 AAD_P1 = SubscribedSku("078d2b04-f1bd-4111-bbd4-b4b1b354cef4", "AAD_PREMIUM", "Enabled", 2, 1, (P1,))
 
 
@@ -65,8 +68,7 @@ def test_non_blocking_drift_warns_and_registers(monkeypatch):
 
 def test_free_seat_from_the_live_tenant_is_assigned(monkeypatch):
     missing = finding("admin.premium_licence", Status.FAIL, message="no P1/P2")
-    snapshot = Snapshot(tenant_id=TENANT_ID, administrator=User("a", "admin@contoso.onmicrosoft.com"),
-                        subscribed_skus=(AAD_P1,))
+    snapshot = Snapshot(tenant_id=TENANT_ID, administrator=ADMIN, subscribed_skus=(AAD_P1,))
     monkeypatch.setattr(components.gate, "_read_and_check", fake_read([missing], snapshot))
     run = run_program(main, stack="contoso", config=CONFIG)
     assert run.error is None
@@ -75,6 +77,30 @@ def test_free_seat_from_the_live_tenant_is_assigned(monkeypatch):
     licence = run.by_name["contoso-admin-licence-user-licence"]
     assert run.state[licence.urn]["skuId"] == AAD_P1.sku_id
     assert len(run.resources) == 16
+
+
+def test_a_seat_for_an_administrator_without_usage_location_blocks_the_gate(monkeypatch):
+    missing = finding("admin.premium_licence", Status.FAIL, message="no P1/P2")
+    nowhere = dataclasses.replace(ADMIN, usage_location=None)
+    snapshot = Snapshot(tenant_id=TENANT_ID, administrator=nowhere, subscribed_skus=(AAD_P1,))
+    monkeypatch.setattr(components.gate, "_read_and_check", fake_read([missing], snapshot))
+    run = run_program(main, stack="contoso", config=CONFIG)
+    assert run.messages("ERROR") == [
+        "tenant contoso: check admin.usage_location failed for admin@contoso.onmicrosoft.com: "
+        "admin@contoso.onmicrosoft.com has no usage location: Microsoft Graph refuses to assign a licence to a user "
+        "without one, so the Entra ID P1/P2 seat this update would assign cannot be assigned (expected: a usage "
+        "location (two-letter country code, e.g. FR); actual: none). Remediation: In the Microsoft 365 admin centre: "
+        "Users > Active users > admin@contoso.onmicrosoft.com > Account > Manage contact information > Country or "
+        "region (or Entra admin centre > Users > admin@contoso.onmicrosoft.com > Properties > Usage location), then "
+        "run the preview again.",
+        # No seat can be assigned, so the missing licence is a stop again.
+        "tenant contoso: check admin.premium_licence failed for admin@contoso.onmicrosoft.com: no P1/P2",
+    ]
+    assert str(run.error) == (
+        "tenant contoso: preview gate refused the run (2 blocking prerequisite(s) missing, "
+        "see the errors above); nothing was registered"
+    )
+    assert run.resources == []
 
 
 def test_skip_gate_never_reads_the_tenant(monkeypatch):

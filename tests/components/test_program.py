@@ -102,7 +102,17 @@ def test_contoso_registers_consents_licence_and_addin():
     assert inputs(run, "contoso-azuread") == {
         "tenantId": TENANT_IDS["contoso"], "useOidc": "true", "useMsi": "false", "environment": "public",
     }
-    assert inputs(run, "contoso-consent-sage-contact-sp") == {"clientId": CONTACT, "useExisting": True}
+    # Every property the provider would otherwise reset is declared: Sage Contact requires assignment.
+    assert inputs(run, "contoso-consent-sage-contact-sp") == {
+        "clientId": CONTACT, "useExisting": True, "accountEnabled": True, "appRoleAssignmentRequired": True,
+    }
+    assert inputs(run, "contoso-consent-sage-business-center-sp") == {
+        "clientId": SBC, "useExisting": True, "accountEnabled": True, "appRoleAssignmentRequired": False,
+    }
+    assert run.by_name["contoso-consent-sage-contact-sp"].ignore_changes == ("useExisting",)
+    assert run.by_name["contoso-addin-sage-contact-group"].ignore_changes == ("description", "preventDuplicateNames")
+    # Nothing is imported without the gate's snapshot.
+    assert {r.import_id for r in run.resources} == {""}
     assert inputs(run, "contoso-consent-sage-contact-grant") == {
         "servicePrincipalObjectId": sp_object_id(CONTACT),
         "resourceServicePrincipalObjectId": GRAPH_SP_OBJECT_ID,
@@ -157,7 +167,7 @@ def test_contoso_registers_consents_licence_and_addin():
 
 def test_every_invoke_goes_through_the_tenant_provider():
     run = run_program(main, stack="contoso", config=config("contoso", **{"sage365:premiumSkuId": P1_SKU}))
-    provider_ref = f"{run.by_name['contoso-azuread'].urn}::contoso-azuread-id"
+    provider_ref = f"{run.by_name['contoso-azuread'].urn}::{run.state and _provider_id(run)}"
     assert sorted((token.split(":")[-1], tuple(args.values())) for token, args, _ in run.calls) == [
         ("getServicePrincipal", ("00000003-0000-0000-c000-000000000000",)),
         ("getServicePrincipal", ("00000003-0000-0000-c000-000000000000",)),
@@ -167,6 +177,14 @@ def test_every_invoke_goes_through_the_tenant_provider():
     ]
     assert {provider for _, _, provider in run.calls} == {provider_ref}
     assert {r.provider for r in run.resources if r.custom and r.type != PROVIDER} == {provider_ref}
+
+
+def _provider_id(run: ProgramRun) -> str:
+    """The provider's id, a UUID as the engine gives providers."""
+    provider = run.by_name["contoso-azuread"]
+    ids = {r.provider.rsplit("::", 1)[1] for r in run.resources if r.provider}
+    assert len(ids) == 1 and provider.custom
+    return ids.pop()
 
 
 def test_contoso_without_a_known_sku_assigns_no_licence():
