@@ -8,12 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyPack,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-)
+from pulumi_policy import EnforcementLevel, PolicyPack
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the policy pack runs from policies/: make sage365 importable
@@ -29,26 +24,5 @@ tenants = rules.declared_tenant_ids(Path(os.environ.get("SAGE365_TENANTS") or RO
 PolicyPack(
     name="sage365",
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=[
-        StackValidationPolicy(
-            name="sage365-grant-scopes-in-catalogue",
-            description="A Sage app's delegated grant carries only the catalogue's scopes.",
-            validate=rules.validate_grant_scopes(catalog),
-        ),
-        ResourceValidationPolicy(
-            name="sage365-tenant-provider",
-            description="Every azuread resource uses the stack's explicit provider, pinned to the declared tenant.",
-            validate=rules.validate_tenant_provider(tenants),
-        ),
-        StackValidationPolicy(
-            name="sage365-single-tenant-provider",
-            description="All azuread resources of a stack share one provider: one stack, one tenant.",
-            validate=rules.validate_single_provider,
-        ),
-        ResourceValidationPolicy(
-            name="sage365-protect-sage-service-principal",
-            description="A Sage app's service principal is protected against deletion.",
-            validate=rules.validate_protected_service_principal(catalog),
-        ),
-    ],
+    policies=rules.policies(catalog, tenants),
 )

@@ -195,6 +195,8 @@ class Registered:
     import_id: str = ""
     ignore_changes: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()  # the old names a resource is aliased from
+    # input name -> URNs of the resources its value came from (the engine's propertyDependencies)
+    property_dependencies: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -219,6 +221,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     import_id=request.importId,
                     ignore_changes=tuple(request.ignoreChanges),
                     aliases=tuple(a.spec.name for a in request.aliases if a.HasField("spec")),
+                    property_dependencies=tuple(sorted(
+                        (key, tuple(deps.urns)) for key, deps in request.propertyDependencies.items())),
                 )
             )
         return response

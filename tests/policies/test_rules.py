@@ -171,7 +171,7 @@ def test_grant_adapter_finds_the_client_through_property_dependencies():
     sp = resource(rules.SERVICE_PRINCIPAL, {"clientId": CONTACT}, "urn:sp")  # objectId unknown in preview
     grant = resource(rules.DELEGATED_GRANT, {"claimValues": ["User.Read", "Mail.Send"]}, "urn:grant",
                      deps={"servicePrincipalObjectId": [sp]})
-    assert collect(rules.validate_grant_scopes(CATALOG), StackValidationArgs([sp, grant])) == [
+    assert collect(rules.validate_grant_client(CATALOG), StackValidationArgs([sp, grant])) == [
         (f"delegated grant for Sage app 'sage-contact' ({CONTACT}) has scopes outside the catalogue: Mail.Send; "
          "allowed: openid, profile, offline_access, User.Read, Contacts.ReadWrite, Mail.Read", "urn:grant")
     ]
@@ -180,7 +180,7 @@ def test_grant_adapter_finds_the_client_through_property_dependencies():
 def test_grant_adapter_falls_back_to_object_ids():
     sp = resource(rules.SERVICE_PRINCIPAL, {"clientId": SBC, "objectId": "sp-1"}, "urn:sp")
     grant = resource(rules.DELEGATED_GRANT, {"claimValues": ["Mail.Send"], "servicePrincipalObjectId": "sp-1"}, "urn:grant")
-    assert [urn for _, urn in collect(rules.validate_grant_scopes(CATALOG), StackValidationArgs([sp, grant]))] == ["urn:grant"]
+    assert [urn for _, urn in collect(rules.validate_grant_client(CATALOG), StackValidationArgs([sp, grant]))] == ["urn:grant"]
 
 
 def test_single_provider_adapter():
@@ -193,6 +193,11 @@ def test_policy_pack_module_compiles_without_being_imported():
     # Importing it would start the analyzer's gRPC server; compiling catches syntax errors.
     source = (ROOT / "policies/__main__.py").read_text()
     compile(source, "policies/__main__.py", "exec")
-    for name in ("validate_grant_scopes", "validate_tenant_provider", "validate_single_provider",
-                 "validate_protected_service_principal", "declared_tenant_ids"):
-        assert f"rules.{name}" in source and callable(getattr(rules, name))
+    assert "policies=rules.policies(catalog, tenants)" in source
+    assert [(p.name, type(p).__name__, p.enforcement_level.value) for p in rules.policies(CATALOG, TENANTS)] == [
+        ("sage365-grant-scopes-in-catalogue", "ResourceValidationPolicy", "mandatory"),
+        ("sage365-grant-client", "StackValidationPolicy", "mandatory"),
+        ("sage365-tenant-provider", "ResourceValidationPolicy", "mandatory"),
+        ("sage365-single-tenant-provider", "StackValidationPolicy", "mandatory"),
+        ("sage365-protect-sage-service-principal", "ResourceValidationPolicy", "mandatory"),
+    ]
