@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 
 import pulumi
 
-from components.adoption import Adoption
 from components.addin import AddinAssignment, AddinAssignmentArgs
+from components.adoption import Adoption
 from components.consent import Consent, ConsentArgs
 from components.licence import AdministratorLicence, AdministratorLicenceArgs
 from sage365.catalog import Catalog

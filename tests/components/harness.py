@@ -25,12 +25,11 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pulumi
+from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
-
-from pulumi.output import Unknown
-from pulumi.runtime import rpc
 
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID
 from sage365.snapshot import Snapshot
