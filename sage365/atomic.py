@@ -18,11 +18,12 @@ def _umask() -> int:
     return mask
 
 
-def _temporary(path: Path, text: str) -> Path:
+def _temporary(path: Path, text: str, mode: int | None) -> Path:
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        # mkstemp makes the file private (0600); the result should have the usual permissions.
-        os.fchmod(handle, 0o666 & ~_umask())
+        # mkstemp makes the file private (0600); unless asked otherwise (a token), the result
+        # gets the usual permissions.
+        os.fchmod(handle, 0o666 & ~_umask() if mode is None else mode)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
             file.write(text)
             file.flush()
@@ -33,9 +34,9 @@ def _temporary(path: Path, text: str) -> Path:
     return Path(name)
 
 
-def write_text(path: Path, text: str) -> None:
-    """Replace (or create) `path` with `text` in one step."""
-    temporary = _temporary(path, text)
+def write_text(path: Path, text: str, *, mode: int | None = None) -> None:
+    """Replace (or create) `path` with `text` in one step; `mode` for private files."""
+    temporary = _temporary(path, text, mode)
     try:
         os.replace(temporary, path)
     except BaseException:
@@ -43,9 +44,9 @@ def write_text(path: Path, text: str) -> None:
         raise
 
 
-def create_text(path: Path, text: str) -> None:
+def create_text(path: Path, text: str, *, mode: int | None = None) -> None:
     """Create `path` with `text` in one step; FileExistsError if it exists (nothing is replaced)."""
-    temporary = _temporary(path, text)
+    temporary = _temporary(path, text, mode)
     try:
         os.link(temporary, path)
     finally:

@@ -1,0 +1,93 @@
+"""`sage365 ci ...`: the steps of the GitHub workflows that are more than one command.
+
+- `drift-issues`: one issue per drifting tenant, opened, updated, reopened or closed;
+- `oidc-token`: the job's GitHub OIDC token written to a file for azure-identity
+  (AZURE_FEDERATED_TOKEN_FILE), so the drift engine and the preview gate sign in with OIDC.
+Logic lives in sage365.drift_issues and sage365.github_api; this module prints and exits.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from sage365 import atomic
+from sage365.github_api import OIDC_AUDIENCE, GitHubError, IssuesClient, fetch_oidc_token, load_report
+
+app = typer.Typer(no_args_is_help=True, help="Steps of the GitHub workflows (docs/ci.md).")
+
+
+def _fail(command: str, message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"sage365 ci {command}: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _env(command: str, name: str) -> str:
+    value = os.environ.get(name, "")
+    if not value:
+        raise _fail(command, f"{name} is not set (run inside GitHub Actions, or set it)")
+    return value
+
+
+@app.command("drift-issues")
+def drift_issues(
+    report: Path = typer.Option(..., "--report", help="A drift report: sage365 drift --format json --output FILE."),
+    repository: Optional[str] = typer.Option(None, "--repo", envvar="GITHUB_REPOSITORY", help="owner/name  [default: $GITHUB_REPOSITORY]"),
+    api_url: str = typer.Option("https://api.github.com", "--api-url", envvar="GITHUB_API_URL", help="GitHub's REST API."),
+    run_url: Optional[str] = typer.Option(None, "--run-url", help="A link to this run, written in each issue."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Read the issues and print the plan; change nothing."),
+) -> None:
+    """Open, update, reopen or close one issue per tenant from a drift report; never a second issue for a tenant. Token: $GITHUB_TOKEN."""
+    from sage365.drift_issues import plan
+
+    try:
+        loaded = load_report(report.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail("drift-issues", f"{report}: {exc.strerror}") from None
+    except GitHubError as exc:
+        raise _fail("drift-issues", f"{report}: {exc}") from None
+    if not repository:
+        raise _fail("drift-issues", "--repo is not set and neither is GITHUB_REPOSITORY")
+    token = _env("drift-issues", "GITHUB_TOKEN")
+    try:
+        client = IssuesClient(api_url, repository, token)
+    except GitHubError as exc:
+        raise _fail("drift-issues", str(exc)) from None
+    try:
+        actions = plan(loaded, client.labelled_issues(), run_url=run_url)
+        if actions and not dry_run:
+            client.ensure_label()
+        for action in actions:
+            target = f"#{action.number} " if action.number else ""
+            if dry_run:
+                typer.echo(f"would {action.kind} {target}for {action.tenant}")
+            else:
+                typer.echo(f"{action.kind} #{client.apply(action)} for {action.tenant}")
+    except GitHubError as exc:
+        raise _fail("drift-issues", str(exc)) from None
+    finally:
+        client.close()
+    if not actions:
+        typer.echo("issues already match the report")
+
+
+@app.command("oidc-token")
+def oidc_token(
+    output: Path = typer.Option(..., "--output", help="File to write the token to (mode 0600), e.g. $RUNNER_TEMP/oidc-token."),
+    audience: str = typer.Option(OIDC_AUDIENCE, "--audience", help="The token's audience (Entra ID's federated credentials expect this one)."),
+) -> None:
+    """Write the job's GitHub Actions OIDC token to a file for azure-identity (AZURE_FEDERATED_TOKEN_FILE). Needs id-token: write."""
+    url = _env("oidc-token", "ACTIONS_ID_TOKEN_REQUEST_URL")
+    request_token = _env("oidc-token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+    try:
+        token = fetch_oidc_token(url, request_token, audience)
+    except GitHubError as exc:
+        raise _fail("oidc-token", str(exc)) from None
+    try:
+        atomic.write_text(output, token, mode=0o600)
+    except OSError as exc:
+        raise _fail("oidc-token", f"{output}: {exc.strerror}") from None
+    typer.echo(f"wrote the OIDC token for audience {audience} to {output}")
