@@ -8,7 +8,6 @@ token.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import quote
 
@@ -126,18 +125,3 @@ def fetch_oidc_token(request_url: str, request_token: str, audience: str = OIDC_
     if not isinstance(value, str) or not value:
         raise GitHubError("OIDC token request: the answer has no token (value)")
     return value
-
-
-def load_report(text: str) -> dict[str, Any]:
-    """A drift JSON report (sage365 drift --format json), checked for the fields the plan reads."""
-    try:
-        report = json.loads(text)
-    except ValueError as exc:
-        raise GitHubError(f"not JSON: {exc}") from None
-    from sage365.schemas import validator
-
-    error = next(iter(sorted(validator("drift-report").iter_errors(report), key=lambda e: list(e.absolute_path))), None)
-    if error is not None:
-        where = "/".join(str(part) for part in error.absolute_path) or "(root)"
-        raise GitHubError(f"not a sage365 drift report (schemas/drift-report.schema.json): {where}: {error.message[:200]}")
-    return report

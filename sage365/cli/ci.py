@@ -1,6 +1,7 @@
 """`sage365 ci ...`: the steps of the GitHub workflows that are more than one command.
 
 - `drift-issues`: one issue per drifting tenant, opened, updated, reopened or closed;
+- `render`: a saved JSON drift report in another format (read the tenants once, render many);
 - `oidc-token`: the job's GitHub OIDC token written to a file for azure-identity
   (AZURE_FEDERATED_TOKEN_FILE), so the drift engine and the preview gate sign in with OIDC.
 Logic lives in sage365.drift_issues and sage365.github_api; this module prints and exits.
@@ -9,13 +10,16 @@ Logic lives in sage365.drift_issues and sage365.github_api; this module prints a
 from __future__ import annotations
 
 import os
+import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from sage365 import atomic
-from sage365.github_api import OIDC_AUDIENCE, GitHubError, IssuesClient, fetch_oidc_token, load_report
+from sage365.github_api import OIDC_AUDIENCE, GitHubError, IssuesClient, fetch_oidc_token
+from sage365.report_file import ReportError, generated_at, load_report, results_of
 
 app = typer.Typer(no_args_is_help=True, help="Steps of the GitHub workflows (docs/ci.md).")
 
@@ -47,7 +51,7 @@ def drift_issues(
         loaded = load_report(report.read_text(encoding="utf-8"))
     except OSError as exc:
         raise _fail("drift-issues", f"{report}: {exc.strerror}") from None
-    except GitHubError as exc:
+    except ReportError as exc:
         raise _fail("drift-issues", f"{report}: {exc}") from None
     if not repository:
         raise _fail("drift-issues", "--repo is not set and neither is GITHUB_REPOSITORY")
@@ -72,6 +76,40 @@ def drift_issues(
         client.close()
     if not actions:
         typer.echo("issues already match the report")
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    html = "html"
+
+
+@app.command("render")
+def render(
+    report: Path = typer.Option(..., "--report", help="A drift report: sage365 drift --format json --output FILE."),
+    fmt: Format = typer.Option(Format.markdown, "--format", help="Report format."),
+    output: Optional[Path] = typer.Option(None, "--output", help="Write the report to this file (atomically) instead of stdout."),
+) -> None:
+    """Render a saved JSON drift report as table, markdown, junit or html. Exit with the report's own code: 0, 1 drift, 2 error."""
+    from sage365 import reports
+
+    try:
+        loaded = load_report(report.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail("render", f"{report}: {exc.strerror}") from None
+    except ReportError as exc:
+        raise _fail("render", f"{report}: {exc}") from None
+    text = reports.render(fmt.value, results_of(loaded), lang=loaded["lang"], generated_at=generated_at(loaded))
+    if output is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        try:
+            atomic.write_text(output, text)
+        except OSError as exc:
+            raise _fail("render", f"{output}: {exc.strerror}") from None
+    raise typer.Exit(loaded["summary"]["exitCode"])
 
 
 @app.command("oidc-token")
