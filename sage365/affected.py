@@ -33,7 +33,7 @@ SHOWN_SHARED = 3
 _TENANT = re.compile(r"^tenants/(?P<name>[^/]+)\.ya?ml$")
 _STACK = re.compile(r"^stacks/Pulumi\.(?P<name>[^/]+)\.yaml$")
 
-ADDED, MODIFIED, RENAMED, REMOVED, SHARED = "added", "modified", "renamed", "removed", "shared"
+ADDED, MODIFIED, RENAMED, REMOVED, SHARED, FLEET = "added", "modified", "renamed", "removed", "shared", "fleet"
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class AffectedTenant:
     """One tenant a change touches, and why."""
 
     tenant: str
-    change: str  # added | modified | renamed | removed | shared
+    change: str  # added | modified | renamed | removed | shared | fleet (every tenant, asked for)
     reasons: tuple[str, ...]  # the tenant's own changed paths, sorted
     shared: tuple[str, ...] = ()  # the changed shared paths, sorted
     renamed_from: str | None = None  # for the new name of a renamed tenant
@@ -191,6 +191,11 @@ def affected_tenants(changes: Iterable[FileChange], head_tenants: Iterable[str])
         else:
             result.append(AffectedTenant(name, SHARED, own, common))
     return result
+
+
+def fleet(head_tenants: Iterable[str]) -> list[AffectedTenant]:
+    """Every declared tenant, for the scheduled runs that cover the whole fleet."""
+    return [AffectedTenant(name, FLEET, ()) for name in sorted(set(head_tenants))]
 
 
 def render_lines(tenants: list[AffectedTenant]) -> str:

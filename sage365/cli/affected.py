@@ -12,10 +12,11 @@ import subprocess
 import sys
 from enum import Enum
 from pathlib import Path
+from typing import Optional
 
 import typer
 
-from sage365.affected import FileChange, affected_tenants, matrix, render_lines, tenant_of
+from sage365.affected import FileChange, affected_tenants, fleet, matrix, render_lines, tenant_of
 
 # GitHub refuses a matrix of more than 256 jobs in one workflow run.
 GITHUB_MATRIX_LIMIT = 256
@@ -25,6 +26,7 @@ NULL_COMMIT = "0" * 40
 class Format(str, Enum):
     lines = "lines"
     json = "json"
+    files = "files"
 
 
 class GitError(Exception):
@@ -94,16 +96,17 @@ def changed_files(repo: Path, since: str, head: str) -> list[FileChange]:
     return changes
 
 
-def tenants_at(repo: Path, commit: str) -> list[str]:
-    """The tenant names declared at `commit` (tenants/*.yaml in its tree, not the working tree)."""
+def tenants_at(repo: Path, commit: str) -> dict[str, str]:
+    """The tenants declared at `commit` (tenants/*.yaml in its tree, not the working tree): name -> path."""
     out = git(repo, "ls-tree", "-z", "--name-only", commit, "--", "tenants/")
-    return sorted(name for path in out.split("\0") if path and (name := tenant_of(path)))
+    return {name: path for path in sorted(out.split("\0")) if path and (name := tenant_of(path))}
 
 
 def affected(
-    base: str = typer.Option(..., "--base", help="The commit the change starts from: the pull request's base, or the push's previous commit."),
+    base: Optional[str] = typer.Option(None, "--base", help="The commit the change starts from: the pull request's base, or the push's previous commit."),
     head: str = typer.Option("HEAD", "--head", help="The commit the change ends at."),
-    fmt: Format = typer.Option(Format.lines, "--format", help="lines: NAME<TAB>CHANGE<TAB>detail; json: a GitHub Actions matrix."),
+    every: bool = typer.Option(False, "--all", help="Every tenant declared at --head, without --base (the nightly run)."),
+    fmt: Format = typer.Option(Format.lines, "--format", help="lines: NAME<TAB>CHANGE<TAB>detail; json: a GitHub Actions matrix; files: the tenant files (removed tenants left out)."),
     skip_removed: bool = typer.Option(
         False, "--skip-removed",
         help="Leave removed tenants out (a matrix of stacks to preview or update); they are still listed on stderr with what to run.",
@@ -111,23 +114,30 @@ def affected(
     repo: Path = typer.Option(Path("."), "--repo", help="The project folder inside a git clone.", show_default=True),
 ) -> None:
     """List the tenants a git change touches (tenant or stack file, or every tenant for shared files). Exit 0, or 2 on a git error."""
+    if (base is None) == (not every):
+        raise _fail("give either --base REF or --all")
     try:
         git(repo, "rev-parse", "--git-dir")
-        base_commit = resolve(repo, "--base", base)
         head_commit = resolve(repo, "--head", head)
-        since = merge_base(repo, base_commit, head_commit, base, head)
-        changes = changed_files(repo, since, head_commit)
         declared = tenants_at(repo, head_commit)
+        if every:
+            tenants = fleet(declared)
+        else:
+            assert base is not None
+            base_commit = resolve(repo, "--base", base)
+            since = merge_base(repo, base_commit, head_commit, base, head)
+            tenants = affected_tenants(changed_files(repo, since, head_commit), declared)
     except GitError as exc:
         raise _fail(str(exc)) from None
 
-    tenants = affected_tenants(changes, declared)
     removed = [t for t in tenants if not t.deployable]
     if skip_removed:
         tenants = [t for t in tenants if t.deployable]
         for tenant in removed:
             typer.echo(f"sage365 affected: {tenant.tenant}: removed: {tenant.action}", err=True)
-    if fmt is Format.json:
+    if fmt is Format.files:
+        sys.stdout.write("".join(f"{declared[t.tenant]}\n" for t in tenants if t.deployable))
+    elif fmt is Format.json:
         if len(tenants) > GITHUB_MATRIX_LIMIT:
             typer.echo(f"sage365 affected: warning: {len(tenants)} entries, more than the {GITHUB_MATRIX_LIMIT} jobs "
                        "GitHub allows in one matrix (docs/ci.md, scaling out)", err=True)

@@ -200,3 +200,26 @@ def test_unrelated_histories_are_an_error(repo):
     repo.commit("unrelated")
     result = affected(repo, "--base", "main", "--head", "other")
     assert (result.exit_code, result.stderr) == (2, "sage365 affected: main and other share no history\n")
+
+
+def test_all_lists_the_fleet_at_head_and_files_names_the_tenant_files(repo):
+    base = repo.git("rev-parse", "HEAD")
+    (repo.path / "tenants/fabrikam.yaml").rename(repo.path / "tenants/fabrikam.yml")
+    repo.commit("fabrikam.yml")
+    uncommitted = repo.path / "tenants/draft.yaml"
+    uncommitted.write_text("not committed: not part of head\n")
+    result = affected(repo, "--all", "--format", "json")
+    assert json.loads(result.stdout) == {"include": [
+        {"tenant": name, "stack": name, "change": "fleet", "reason": ""} for name in ("contoso", "fabrikam", "northwind")]}
+    assert affected(repo, "--all", "--format", "files").stdout == "tenants/contoso.yaml\ntenants/fabrikam.yml\ntenants/northwind.yaml\n"
+    uncommitted.unlink()
+    repo.git("rm", "-q", "tenants/northwind.yaml")
+    repo.commit("northwind left")
+    result = affected(repo, "--base", base, "--format", "files")
+    assert (result.exit_code, result.stdout) == (0, "tenants/fabrikam.yml\n")
+
+
+def test_base_or_all_but_not_both(repo):
+    assert affected(repo).stderr == "sage365 affected: give either --base REF or --all\n"
+    result = affected(repo, "--all", "--base", "HEAD")
+    assert (result.exit_code, result.stderr) == (2, "sage365 affected: give either --base REF or --all\n")
