@@ -1,0 +1,127 @@
+"""The workflows' own `sage365` command lines, run as written against the Graph sandbox,
+a real git history and the GitHub stand-in: the pull request's validate and drift jobs,
+the merge's affected job and the nightly drift and issues jobs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from sage365.cli import app
+from tests.ci.fake_github import OIDC_REQUEST_TOKEN, OIDC_VALUE, TOKEN, FakeGitHub
+from tests.ci.gitrepo import partner_repo
+from tests.ci.test_workflows import GROUPS, WORKFLOWS, load, steps
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def command_lines(workflow: str, job: str) -> list[list[str]]:
+    """The sage365 argv of each `.venv/bin/sage365 ...` in the job's run steps, in order."""
+    from tests.ci.test_workflows import invocations
+
+    return [argv for where, argv in invocations() if where == f"{workflow}:{job}"]
+
+
+def expand(argv: list[str], values: dict[str, list[str] | str]) -> list[str]:
+    out: list[str] = []
+    for arg in argv:
+        if arg in values and isinstance(values[arg], list):
+            out += values[arg]
+            continue
+        out.append(re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: str(values[m.group(1)]), arg))
+    return out
+
+
+@pytest.fixture
+def pr(tmp_path, monkeypatch, demo_sandbox):
+    repo = partner_repo(tmp_path / "partner")
+    base = repo.git("rev-parse", "HEAD")
+    with (repo.path / "tenants/fabrikam.yaml").open("a") as file:
+        file.write("# reviewed by the partner\n")
+    head = repo.commit("fabrikam: reviewed")
+    monkeypatch.chdir(repo.path)
+    (repo.path / "out").mkdir()
+    return repo, base, head
+
+
+def run(argv: list[str], env: dict[str, str]):
+    return CliRunner().invoke(app, argv, env=env)
+
+
+def test_the_pull_request_jobs_as_written(pr, demo_sandbox, tmp_path):
+    repo, base, head = pr
+    with FakeGitHub() as github:
+        env = {"SAGE365_GRAPH_URL": demo_sandbox.base_url,
+               "ACTIONS_ID_TOKEN_REQUEST_URL": f"{github.url}/oidc?api-version=2.0",
+               "ACTIONS_ID_TOKEN_REQUEST_TOKEN": OIDC_REQUEST_TOKEN}
+        values: dict = {"BASE_SHA": base, "HEAD_SHA": head, "RUNNER_TEMP": str(tmp_path)}
+
+        outcomes = []
+        for argv in command_lines("pull-request.yml", "validate"):
+            result = run(expand(argv, values), env)
+            outcomes.append((argv[0], result.exit_code))
+            if argv[-1] == "--skip-removed":
+                matrix = json.loads(result.stdout)
+        assert outcomes == [("validate", 0), ("stacks", 0), ("affected", 0), ("affected", 0)]
+        assert matrix == {"include": [{"tenant": "fabrikam", "stack": "fabrikam", "change": "modified",
+                                       "reason": "tenants/fabrikam.yaml"}]}
+
+        results = []
+        files: list[str] = []  # what `mapfile -t files` reads from the affected step
+        for argv in command_lines("pull-request.yml", "drift"):
+            result = run(expand(argv, {**values, "${files[@]}": files}), env)
+            results.append((" ".join(argv[:2]), result.exit_code))
+            if "files" in argv:
+                files = result.stdout.split()
+        assert results == [("ci oidc-token", 0), ("affected --base", 0), ("drift ${files[@]}", 1),
+                           ("ci render", 1), ("ci render", 1)]
+        assert (tmp_path / "oidc-token").read_text() == OIDC_VALUE
+        report = json.loads(Path("out/drift.json").read_text())
+        assert [(t["name"], t["status"]) for t in report["tenants"]] == [("fabrikam", "drift")]
+        markdown = Path("out/drift.md").read_text()
+        # The blocked preview's reason, as the pull request's comment shows it: check id and remediation.
+        premium = next(f for f in report["tenants"][0]["findings"] if f["check"] == "admin.premium_licence")
+        assert premium["status"] == "fail" and "admin.premium_licence" in markdown
+        assert premium["remediation"].split(":")[0] in markdown
+        assert Path("out/drift.xml").read_text().startswith("<?xml")
+
+
+def test_the_nightly_drift_and_issues_jobs_as_written(pr, demo_sandbox, tmp_path):
+    with FakeGitHub() as github:
+        env = {"SAGE365_GRAPH_URL": demo_sandbox.base_url, "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url,
+               "GITHUB_REPOSITORY": "partner/fleet",
+               "ACTIONS_ID_TOKEN_REQUEST_URL": f"{github.url}/oidc?api-version=2.0",
+               "ACTIONS_ID_TOKEN_REQUEST_TOKEN": OIDC_REQUEST_TOKEN}
+        values = {"RUNNER_TEMP": str(tmp_path), "RUN_URL": "https://github.com/partner/fleet/actions/runs/5"}
+        codes = [(" ".join(argv[:2]), run(expand(argv, values), env).exit_code)
+                 for argv in command_lines("nightly.yml", "drift") + command_lines("nightly.yml", "issues")]
+        assert codes == [("affected --all", 0), ("ci oidc-token", 0), ("drift tenants/", 1), ("ci render", 1),
+                         ("ci render", 1), ("ci drift-issues", 0)]
+        assert Path("out/drift.html").read_text().lstrip().lower().startswith("<!doctype html>")
+        assert sorted((i["title"], i["state"]) for i in github.state.issues.values()) == [
+            ("sage365: tenant fabrikam drifts from its declaration", "open"),
+            ("sage365: tenant northwind drifts from its declaration", "open")]
+
+
+def test_the_merge_affected_job_as_written(pr):
+    repo, base, head = pr
+    outcomes = [(argv[0], run(expand(argv, {"BEFORE": base, "AFTER": head}), {}).exit_code)
+                for argv in command_lines("main.yml", "affected")]
+    assert outcomes == [("validate", 0), ("stacks", 0), ("affected", 0), ("affected", 0)]
+
+
+def test_every_job_with_a_sage365_line_is_covered():
+    jobs = {(path.name, job_id) for path in sorted(WORKFLOWS.glob("*.yml")) for job_id, _j, step in steps(load(path))
+            if ".venv/bin/sage365" in step.get("run", "")}
+    covered = {("pull-request.yml", "validate"), ("pull-request.yml", "drift"), ("main.yml", "affected"),
+               ("nightly.yml", "drift"), ("nightly.yml", "issues")}
+    # The remaining jobs run only `ci oidc-token`, which the jobs above run as well.
+    rest = {job: [argv for argv in command_lines(*job)] for job in jobs - covered}
+    assert rest == {("pull-request.yml", "preview"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]],
+                    ("main.yml", "up"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]],
+                    ("nightly.yml", "refresh"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]]}
+    assert GROUPS == {"stacks", "ci", "sandbox"}
