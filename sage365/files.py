@@ -62,9 +62,13 @@ def _signals_deferred() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str, *, mode: int | None = None, replace: bool = True) -> None:
     """Replace `path` with `text` (UTF-8) atomically; on any failure the previous file stays.
 
+    `mode`: the new file's permissions (0o600 for a token), set before it takes the name;
+    otherwise the existing file's, or the umask's for a new one. `replace=False` never
+    replaces an existing file: the name is taken with a hard link, which fails when it
+    exists (FileExistsError, nothing changed).
     Raises OutputError (one line) when the file cannot be written, e.g. disk full or over
     a file-size limit (RLIMIT_FSIZE: Python ignores SIGXFSZ, so the write fails with EFBIG).
     """
@@ -86,8 +90,16 @@ def write_atomic(path: Path, text: str) -> None:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
-            os.chmod(temporary, existing_mode)
-            os.replace(temporary, target)
+            os.chmod(temporary, existing_mode if mode is None else mode)
+            if replace:
+                os.replace(temporary, target)
+            else:
+                try:
+                    os.link(temporary, target)
+                finally:
+                    os.unlink(temporary)
+        except FileExistsError:
+            raise
         except OSError as exc:
             with contextlib.suppress(OSError):
                 os.unlink(temporary)

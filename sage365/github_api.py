@@ -17,7 +17,6 @@ from sage365.drift_issues import LABEL, Action, Issue
 
 API_VERSION = "2022-11-28"
 TIMEOUT = httpx.Timeout(30.0)
-OIDC_AUDIENCE = "api://AzureADTokenExchange"  # what Entra ID expects of a federated credential
 
 
 class GitHubError(Exception):
@@ -106,7 +105,7 @@ class IssuesClient:
         return action.number
 
 
-def fetch_oidc_token(request_url: str, request_token: str, audience: str = OIDC_AUDIENCE,
+def fetch_oidc_token(request_url: str, request_token: str, audience: str,
                      *, transport: httpx.BaseTransport | None = None) -> str:
     """The job's OIDC token from GitHub Actions (needs `permissions: id-token: write`)."""
     try:

@@ -17,9 +17,10 @@ from typing import Optional
 
 import typer
 
-from sage365 import atomic
-from sage365.github_api import OIDC_AUDIENCE, GitHubError, IssuesClient, fetch_oidc_token
+from sage365.files import OutputError, write_atomic
 from sage365.report_file import ReportError, generated_at, load_report, results_of
+
+OIDC_AUDIENCE = "api://AzureADTokenExchange"  # what Entra ID expects of a federated credential
 
 app = typer.Typer(no_args_is_help=True, help="Steps of the GitHub workflows (docs/ci.md).")
 
@@ -46,6 +47,7 @@ def drift_issues(
 ) -> None:
     """Open, update, reopen or close one issue per tenant from a drift report; never a second issue for a tenant. Token: $GITHUB_TOKEN."""
     from sage365.drift_issues import plan
+    from sage365.github_api import GitHubError, IssuesClient  # httpx: only when the command runs
 
     try:
         loaded = load_report(report.read_text(encoding="utf-8"))
@@ -106,9 +108,9 @@ def render(
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
         try:
-            atomic.write_text(output, text)
-        except OSError as exc:
-            raise _fail("render", f"{output}: {exc.strerror}") from None
+            write_atomic(output, text)
+        except OutputError as exc:
+            raise _fail("render", str(exc)) from None
     raise typer.Exit(loaded["summary"]["exitCode"])
 
 
@@ -118,6 +120,8 @@ def oidc_token(
     audience: str = typer.Option(OIDC_AUDIENCE, "--audience", help="The token's audience (Entra ID's federated credentials expect this one)."),
 ) -> None:
     """Write the job's GitHub Actions OIDC token to a file for azure-identity (AZURE_FEDERATED_TOKEN_FILE). Needs id-token: write."""
+    from sage365.github_api import GitHubError, fetch_oidc_token  # httpx: only when the command runs
+
     url = _env("oidc-token", "ACTIONS_ID_TOKEN_REQUEST_URL")
     request_token = _env("oidc-token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN")
     try:
@@ -125,7 +129,7 @@ def oidc_token(
     except GitHubError as exc:
         raise _fail("oidc-token", str(exc)) from None
     try:
-        atomic.write_text(output, token, mode=0o600)
-    except OSError as exc:
-        raise _fail("oidc-token", f"{output}: {exc.strerror}") from None
+        write_atomic(output, token, mode=0o600)
+    except OutputError as exc:
+        raise _fail("oidc-token", str(exc)) from None
     typer.echo(f"wrote the OIDC token for audience {audience} to {output}")

@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from sage365 import atomic
+from sage365 import files
 from sage365.declaration import DeclarationError, Tenant, load_tenant, tenant_files
 from sage365.stacks import StackCheck, check_stacks, stack_file_name, stack_file_text, stack_name_of
 from sage365.yamlsafe import Document, Problem, YamlError, load
@@ -97,12 +97,12 @@ def sync(
     for tenant in before.missing:
         path = stacks / stack_file_name(tenant.name)
         try:
-            atomic.create_text(path, stack_file_text(tenant, client_id))
+            files.write_atomic(path, stack_file_text(tenant, client_id), replace=False)
         except FileExistsError:
             problems.append(Problem(str(path), 1, 1, "appeared while sync ran: left as it is"))
             continue
-        except OSError as exc:
-            problems.append(Problem(str(path), 1, 1, f"cannot write: {exc.strerror or exc}"))
+        except files.OutputError as exc:
+            problems.append(Problem(str(path), 1, 1, f"cannot write: {exc}"))
             continue
         written += 1
         typer.echo(f"wrote {path}")

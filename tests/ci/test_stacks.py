@@ -152,21 +152,22 @@ def test_sync_cannot_write_is_a_problem_not_a_traceback(tree, monkeypatch):
     monkeypatch.setattr(os, "link", refuse)
     result = stacks("sync")
     assert result.exit_code == 1
-    assert "stacks/Pulumi.fabrikam.yaml:1:1: cannot write: Permission denied" in result.stderr.splitlines()
+    assert ("stacks/Pulumi.fabrikam.yaml:1:1: cannot write: stacks/Pulumi.fabrikam.yaml: Permission denied; "
+            "the previous file, if any, is unchanged") in result.stderr.splitlines()
     assert sorted(p.name for p in (tree / "stacks").iterdir()) == [
         "Pulumi.contoso.yaml", "Pulumi.ghost.yaml", "Pulumi.northwind.yaml", "README.md"]  # no temporary file left
 
 
 def test_a_file_that_appears_while_sync_runs_is_left_as_it_is(tree, monkeypatch):
-    from sage365 import atomic
+    from sage365 import files
 
-    real = atomic.create_text
+    real = files.write_atomic
 
-    def racing(path, text):
+    def racing(path, text, **options):
         path.write_text("# written by someone else\n")
-        return real(path, text)
+        return real(path, text, **options)
 
-    monkeypatch.setattr(atomic, "create_text", racing)
+    monkeypatch.setattr(files, "write_atomic", racing)
     result = stacks("sync")
     assert "stacks/Pulumi.fabrikam.yaml:1:1: appeared while sync ran: left as it is" in result.stderr.splitlines()
     assert (tree / "stacks/Pulumi.fabrikam.yaml").read_text() == "# written by someone else\n"
