@@ -109,7 +109,8 @@ class Group:
     id: str
     display_name: str
     security_enabled: bool = True
-    members: tuple[User, ...] = ()
+    members: tuple[User, ...] = ()  # direct user members
+    nested_groups: tuple[str, ...] = ()  # display names of groups among the direct members
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,15 @@
 """Microsoft Graph JSON batching on msgraph-sdk's request adapter.
 
 `send_batch(adapter, requests)` POSTs `/$batch` with up to 20 GET requests per batch
-(larger sets are split and the batches sent concurrently), parses each item's body with
-the SDK's own models through kiota's JSON parse node, retries single items answered
-429/503/504, and follows `@odata.nextLink` for collections.
+(larger sets are split and the batches sent concurrently), decodes the batch response
+once (sage365.graph.shapes, msgspec), checks every item strictly against its request,
+retries single items answered 429/503/504, and follows `@odata.nextLink` for collections
+up to a limit of pages.
+
+Strict items: every request id must be answered exactly once; a 2xx item must carry a
+body of its request's shape. No body, `{}` for an object, `{"value": null}`, a string, an
+error body under 2xx, an unknown or repeated id: each is that item's error (code
+InvalidBatchItem), naming the request id and what was wrong, never data.
 
 Why not msgraph-sdk's own batch classes (msgraph_core.requests.Batch*): they serialise
 `depends_on` where Graph expects `dependsOn`, read each response body as bytes so JSON
@@ -18,23 +24,21 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
-import json
 import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
 
-from kiota_abstractions.api_error import APIError
+import msgspec
 from kiota_abstractions.method import Method
-from kiota_abstractions.request_information import RequestInformation
-from kiota_abstractions.serialization import Parsable, ParsableFactory
-from kiota_serialization_json.json_parse_node import JsonParseNode
-from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-from sage365.graph import fastparse
+from sage365.graph import shapes
+from sage365.graph.transport import send
 
 MAX_BATCH = 20  # Graph's limit of requests per $batch
+MAX_PAGES = 200  # @odata.nextLink pages followed per request: a looping nextLink must end
 RETRY_STATUSES = frozenset({429, 503, 504})
+INVALID_ITEM = "InvalidBatchItem"
 
 
 @dataclass(frozen=True)
@@ -53,8 +57,8 @@ class BatchRequest:
 
     id: str
     url: str
-    model: type  # the SDK model class of the body, e.g. User or UserCollectionResponse
-    collection: bool = False  # a *CollectionResponse: follow nextLink, gather `value`
+    shape: type  # the body's sage365.graph.shapes Struct (for a collection: its items')
+    collection: bool = False  # a collection: decode Page[shape], follow nextLink, gather `value`
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,8 @@ class BatchResponse:
 
     id: str
     status: int  # the item's HTTP status; 0 when no response was received at all
-    value: Any = None  # the parsed model, or for a collection the list of every page's items
-    code: str = ""  # Graph's error code, e.g. Request_ResourceNotFound
+    value: Any = None  # the decoded shape, or for a collection the list of every page's items
+    code: str = ""  # Graph's error code, e.g. Request_ResourceNotFound, or InvalidBatchItem
     message: str = ""
     attempts: int = 1
 
@@ -83,6 +87,7 @@ class _Pending:
     request: BatchRequest
     url: str
     attempts: int = 0
+    pages: int = 0
     values: list[Any] = field(default_factory=list)
 
 
@@ -94,16 +99,14 @@ class BatchError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-def parse_model(body: Any, model: ParsableFactory) -> Parsable | None:
-    """Parse a JSON body (already decoded) into an SDK model with kiota's JSON parse node."""
-    fastparse.install()  # idempotent; see fastparse for why
-    return JsonParseNode(body).get_object_value(model)
+class InvalidItem(Exception):
+    """An item whose status or body does not fit its request; the message says what was wrong."""
 
 
-def retry_after(headers: dict[str, str] | None, now: float | None = None) -> float | None:
+def retry_after(headers: dict[str, Any] | None, now: float | None = None) -> float | None:
     """Seconds from a Retry-After header (delta-seconds or HTTP-date), case-insensitive."""
     for key, value in (headers or {}).items():
-        if key.lower() != "retry-after":
+        if str(key).lower() != "retry-after":
             continue
         value = str(value).strip()
         if value.isdigit():
@@ -117,7 +120,11 @@ def retry_after(headers: dict[str, str] | None, now: float | None = None) -> flo
 
 
 def relative_url(next_link: str, base_url: str) -> str:
-    """A nextLink (absolute, under the version root) as a batch item URL (relative to it)."""
+    """A nextLink (absolute, under the version root) as a batch item URL (relative to it).
+
+    Whatever host a nextLink names, only its path and query are kept: the next page is
+    asked of the same Graph, inside the same batch, never of another origin.
+    """
     if next_link.startswith(base_url):
         return next_link[len(base_url):] or "/"
     parts = urlsplit(next_link)
@@ -127,37 +134,53 @@ def relative_url(next_link: str, base_url: str) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def error_of(body: Any) -> tuple[str, str]:
-    """(code, message) of a Graph error body, parsed with the SDK's ODataError model."""
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        parsed = parse_model(body, ODataError)
-        main = parsed.error if parsed else None
-        if main is not None:
-            return main.code or "", main.message or ""
-    return "", ""
+def error_of(body: bytes | msgspec.Raw) -> tuple[str, str]:
+    """(code, message) of a Graph error body; ("", "") when the body is not one."""
+    return shapes.error_of(body) or ("", "")
 
 
-async def _post(adapter: Any, items: list[_Pending]) -> dict[str, dict[str, Any]]:
-    """One POST /$batch; the items' responses by id."""
-    payload = {
-        "requests": [{"id": p.request.id, "method": "GET", "url": p.url} for p in items],
-    }
-    info = RequestInformation(Method.POST, "{+baseurl}/$batch")
-    info.headers.try_add("Accept", "application/json")
-    info.headers.try_add("Content-Type", "application/json")
-    info.content = json.dumps(payload).encode()
+def decode_item(request: BatchRequest, status: int, body: msgspec.Raw) -> Any:
+    """The 2xx body of `request` decoded to its shape (a Page for a collection); InvalidItem otherwise."""
+    where = f"request {request.id!r}"
+    if not body or bytes(body).strip() in (b"", b"null"):
+        raise InvalidItem(f"{where}: status {status} without a body")
+    shape = shapes.Page[request.shape] if request.collection else request.shape
     try:
-        raw = await adapter.send_primitive_async(info, "bytes", {"XXX": ODataError})
-    except ODataError as exc:
-        main = exc.error
-        raise BatchError(exc.response_status_code or 0, main.code if main else "", main.message if main else "") from None
-    except APIError as exc:
-        raise BatchError(exc.response_status_code or 0, "", exc.message or "request failed") from None
+        return shapes.decode(body, shape)
+    except msgspec.DecodeError as exc:
+        error = shapes.error_of(body)
+        if error is not None:
+            code, message = error
+            raise InvalidItem(f"{where}: an error body under status {status}: {code}: {message}".rstrip(": ")) from None
+        raise InvalidItem(f"{where}: the body is not a {_shape_name(request)}: {exc}") from None
+
+
+def _shape_name(request: BatchRequest) -> str:
+    name = request.shape.__name__
+    return f"collection of {name}" if request.collection else name
+
+
+async def _post(adapter: Any, url: str, items: list[_Pending]) -> dict[str, list[shapes.BatchItem]]:
+    """One POST /$batch; the items' responses by id (a list, so a repeated id can be seen)."""
+    payload = msgspec.json.encode({"requests": [{"id": p.request.id, "method": "GET", "url": p.url} for p in items]})
+    response = await send(adapter, Method.POST, url, body=payload)
+    if not 200 <= response.status_code < 300:
+        code, message = error_of(response.content)
+        raise BatchError(response.status_code, code, message or response.reason_phrase or "request failed")
     try:
-        responses = json.loads(raw or b"{}").get("responses", [])
-    except (ValueError, AttributeError):
-        raise BatchError(0, "InvalidBatchResponse", "the $batch response is not JSON") from None
-    return {str(r.get("id")): r for r in responses if isinstance(r, dict)}
+        envelope = shapes.decode(response.content, shapes.BatchEnvelope)
+    except msgspec.DecodeError as exc:
+        raise BatchError(response.status_code, "InvalidBatchResponse", f"the $batch response is not valid: {exc}") from None
+    answers: dict[str, list[shapes.BatchItem]] = {}
+    for item in envelope.responses:
+        answers.setdefault(item.id, []).append(item)
+    return answers
+
+
+def _failure(rid: str, outcome: BaseException, attempts: int) -> BatchResponse:
+    if isinstance(outcome, BatchError):
+        return BatchResponse(rid, outcome.status, None, outcome.code, outcome.message, attempts)
+    return BatchResponse(rid, 0, None, type(outcome).__name__, str(outcome), attempts)
 
 
 async def send_batch(
@@ -166,24 +189,26 @@ async def send_batch(
     *,
     policy: RetryPolicy = RetryPolicy(),
     sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    max_pages: int = MAX_PAGES,
 ) -> dict[str, BatchResponse]:
     """Send `requests` in as few round trips as Graph allows; every request gets a response.
 
     A round sends every pending item (in batches of 20, concurrently). Items answered
     429/503/504 are resent in the next round after the longest Retry-After among them,
     until their attempts or the total wait run out; collections with a nextLink are resent
-    for their next page. A failed POST turns its items into errors (BatchError's status),
-    never an exception: one unreadable part must not hide the others.
+    for their next page, at most `max_pages` pages. A failed POST turns its items into
+    errors (BatchError's status), never an exception: one unreadable part must not hide the others.
     """
     if len({r.id for r in requests}) != len(requests):
         raise ValueError("batch request ids must be unique")
     base_url = str(adapter.base_url).rstrip("/")
+    batch_url = f"{base_url}/$batch"
     pending = [_Pending(r, r.url) for r in requests]
     done: dict[str, BatchResponse] = {}
     waited = 0.0
     while pending:
         chunks = [pending[i : i + MAX_BATCH] for i in range(0, len(pending), MAX_BATCH)]
-        outcomes = await asyncio.gather(*(_post(adapter, c) for c in chunks), return_exceptions=True)
+        outcomes = await asyncio.gather(*(_post(adapter, batch_url, c) for c in chunks), return_exceptions=True)
         retry: list[_Pending] = []
         delay = 0.0
         follow: list[_Pending] = []
@@ -192,21 +217,18 @@ async def send_batch(
                 item.attempts += 1
                 rid = item.request.id
                 if isinstance(outcome, BaseException):
-                    status, code, message = (
-                        (outcome.status, outcome.code, outcome.message)
-                        if isinstance(outcome, BatchError)
-                        else (0, type(outcome).__name__, str(outcome))
-                    )
-                    done[rid] = BatchResponse(rid, status, None, code, message, item.attempts)
+                    done[rid] = _failure(rid, outcome, item.attempts)
                     continue
-                response = outcome.get(rid)
-                if response is None:
-                    done[rid] = BatchResponse(rid, 0, None, "MissingBatchItem", "no response for this item", item.attempts)
+                answers = outcome.get(rid, ())
+                if len(answers) != 1:
+                    problem = "no answer" if not answers else f"{len(answers)} answers"
+                    done[rid] = BatchResponse(rid, 0, None, INVALID_ITEM,
+                                              f"request {rid!r}: the $batch response has {problem} for it", item.attempts)
                     continue
-                status = int(response.get("status", 0))
-                body = response.get("body")
+                answer = answers[0]
+                status = answer.status
                 if status in RETRY_STATUSES and item.attempts < policy.max_attempts:
-                    wait = retry_after(response.get("headers"))
+                    wait = retry_after(answer.headers)
                     if wait is None:
                         wait = policy.default_delay * 2 ** (item.attempts - 1)
                     wait = min(wait, policy.max_delay)
@@ -215,24 +237,29 @@ async def send_batch(
                         retry.append(item)
                         continue
                 if not 200 <= status < 300:
-                    code, message = error_of(body)
+                    code, message = error_of(answer.body)
                     done[rid] = BatchResponse(rid, status, None, code, message, item.attempts)
                     continue
                 try:
-                    parsed = parse_model(body if body is not None else {}, item.request.model)
-                except Exception as exc:  # a body the SDK model cannot read
-                    done[rid] = BatchResponse(rid, status, None, "UnreadableBody", str(exc), item.attempts)
+                    parsed = decode_item(item.request, status, answer.body)
+                except InvalidItem as exc:
+                    done[rid] = BatchResponse(rid, status, None, INVALID_ITEM, str(exc), item.attempts)
                     continue
                 if not item.request.collection:
                     done[rid] = BatchResponse(rid, status, parsed, attempts=item.attempts)
                     continue
-                item.values.extend(getattr(parsed, "value", None) or [])
-                next_link = getattr(parsed, "odata_next_link", None)
-                if next_link:
-                    item.url = relative_url(next_link, base_url)
-                    follow.append(item)
-                else:
+                item.values.extend(parsed.value)
+                item.pages += 1
+                if not parsed.next_link:
                     done[rid] = BatchResponse(rid, status, item.values, attempts=item.attempts)
+                elif item.pages >= max_pages:
+                    done[rid] = BatchResponse(rid, status, None, "TooManyPages",
+                                              f"request {rid!r}: stopped after {max_pages} pages, the limit of "
+                                              "@odata.nextLink pages followed; the collection was not read in full",
+                                              item.attempts)
+                else:
+                    item.url = relative_url(parsed.next_link, base_url)
+                    follow.append(item)
         if retry and delay > 0:
             await sleep(delay)
             waited += delay

@@ -21,6 +21,8 @@ from kiota_abstractions.authentication import (
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 
+from sage365.graph.transport import CappedTransport
+
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 GRAPH_URL_ENV = "SAGE365_GRAPH_URL"
@@ -66,14 +68,11 @@ def ssl_context() -> ssl.SSLContext:
 
 
 def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20) -> httpx.AsyncClient:
-    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects)."""
-    client = httpx.AsyncClient(
-        base_url=base_url,
-        verify=ssl_context(),
-        timeout=httpx.Timeout(timeout),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections),
-        http2=False,
-    )
+    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects), every
+    response body read through sage365.graph.transport's size limit."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+    transport = CappedTransport(httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits, http2=False))
+    client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout), transport=transport)
     return GraphClientFactory.create_with_default_middleware(client=client)
 
 

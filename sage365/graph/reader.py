@@ -12,26 +12,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from kiota_abstractions.api_error import APIError
-from msgraph.generated.models.app_role_assignment_collection_response import (
-    AppRoleAssignmentCollectionResponse,
-)
-from msgraph.generated.models.group_collection_response import GroupCollectionResponse
-from msgraph.generated.models.license_details_collection_response import (
-    LicenseDetailsCollectionResponse,
-)
-from msgraph.generated.models.o_auth2_permission_grant_collection_response import (
-    OAuth2PermissionGrantCollectionResponse,
-)
-from msgraph.generated.models.service_principal import ServicePrincipal
-from msgraph.generated.models.subscribed_sku_collection_response import (
-    SubscribedSkuCollectionResponse,
-)
-from msgraph.generated.models.unified_role_assignment_collection_response import (
-    UnifiedRoleAssignmentCollectionResponse,
-)
-from msgraph.generated.models.user import User
-from msgraph.generated.models.user_collection_response import UserCollectionResponse
+import msgspec
+from kiota_abstractions.method import Method
 
 from sage365.catalog import (
     GLOBAL_ADMINISTRATOR_ROLE,
@@ -40,16 +22,13 @@ from sage365.catalog import (
     Catalog,
 )
 from sage365.declaration import Tenant
-from sage365.graph import mapping
-from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_batch
+from sage365.graph import mapping, shapes
+from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, error_of, send_batch
 from sage365.graph.redact import redact
+from sage365.graph.transport import send
 from sage365.snapshot import Part, Snapshot
 
-# usageLocation: Graph refuses to assign a licence without it (the Pulumi gate checks it).
-USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,usageLocation"
-MEMBER_FIELDS = "id,userPrincipalName,displayName,accountEnabled"
 FILTER_IN_LIMIT = 15  # Graph's limit of values in one `in (...)` filter
-SP_FIELDS = "id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"
 EXPAND_LIMIT = 20  # Graph returns at most 20 objects for an $expand
 
 
@@ -89,96 +68,97 @@ def snapshot_requests(tenant: Tenant, catalog: Catalog) -> list[BatchRequest]:
     """Every request of the second round trip, with ids naming what they read."""
     upn = quote(tenant.administrator.user_principal_name, safe="@")
     role_filter = _q(f"roleDefinitionId eq {odata_string(GLOBAL_ADMINISTRATOR_ROLE)}")
+    sp_select = shapes.SERVICE_PRINCIPAL_SELECT
     requests = [
-        BatchRequest("admin", f"/users/{upn}?$select={USER_FIELDS}", User),
-        BatchRequest("licences", f"/users/{upn}/licenseDetails", LicenseDetailsCollectionResponse, True),
+        BatchRequest("admin", f"/users/{upn}?$select={shapes.USER_SELECT}", shapes.User),
+        BatchRequest("licences", f"/users/{upn}/licenseDetails", shapes.LicenseDetails, True),
         BatchRequest(
             "globalAdmins",
             f"/roleManagement/directory/roleAssignments?$filter={role_filter}&$expand=principal",
-            UnifiedRoleAssignmentCollectionResponse,
+            shapes.UnifiedRoleAssignment,
             True,
         ),
-        BatchRequest("skus", "/subscribedSkus", SubscribedSkuCollectionResponse, True),
-        BatchRequest("sp:graph", f"/servicePrincipals(appId='{MICROSOFT_GRAPH_APP_ID}')?$select={SP_FIELDS}", ServicePrincipal),
+        BatchRequest("skus", "/subscribedSkus", shapes.SubscribedSku, True),
+        BatchRequest("sp:graph", f"/servicePrincipals(appId='{MICROSOFT_GRAPH_APP_ID}')?$select={sp_select}",
+                     shapes.ServicePrincipal),
     ]
     for app in declared_apps(tenant, catalog):
         sp = f"/servicePrincipals(appId='{_q(app.app_id)}')"
         requests += [
-            BatchRequest(f"sp:{app.key}", f"{sp}?$select={SP_FIELDS}", ServicePrincipal),
-            BatchRequest(f"grants:{app.key}", f"{sp}/oauth2PermissionGrants", OAuth2PermissionGrantCollectionResponse, True),
-            BatchRequest(f"roles:{app.key}", f"{sp}/appRoleAssignments", AppRoleAssignmentCollectionResponse, True),
+            BatchRequest(f"sp:{app.key}", f"{sp}?$select={sp_select}", shapes.ServicePrincipal),
+            BatchRequest(f"grants:{app.key}", f"{sp}/oauth2PermissionGrants", shapes.OAuth2PermissionGrant, True),
+            BatchRequest(f"roles:{app.key}", f"{sp}/appRoleAssignments", shapes.AppRoleAssignment, True),
         ]
         if app.addin is not None and app.addin.requires_assignment:
             requests.append(BatchRequest(f"assignedTo:{app.key}", f"{sp}/appRoleAssignedTo",
-                                         AppRoleAssignmentCollectionResponse, True))
+                                         shapes.AppRoleAssignment, True))
     for index, group in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
         group_filter = _q(f"displayName eq {odata_string(group)}")
         requests.append(
-            BatchRequest(f"group:{index}", f"/groups?$filter={group_filter}&$expand=members", GroupCollectionResponse, True)
+            BatchRequest(f"group:{index}", f"/groups?$filter={group_filter}&$expand=members", shapes.Group, True)
         )
     upns = addin_users(tenant)
     for index in range(0, len(upns), FILTER_IN_LIMIT):
         chunk = ", ".join(odata_string(u) for u in upns[index : index + FILTER_IN_LIMIT])
         user_filter = _q(f"userPrincipalName in ({chunk})")
         requests.append(BatchRequest(f"users:{index // FILTER_IN_LIMIT}",
-                                     f"/users?$filter={user_filter}&$select={MEMBER_FIELDS}", UserCollectionResponse, True))
+                                     f"/users?$filter={user_filter}&$select={shapes.MEMBER_SELECT}", shapes.User, True))
     for app in undeclared_apps(tenant, catalog):
         requests.append(BatchRequest(f"spx:{app.key}",
-                                     f"/servicePrincipals(appId='{_q(app.app_id)}')?$select={SP_FIELDS}", ServicePrincipal))
+                                     f"/servicePrincipals(appId='{_q(app.app_id)}')?$select={sp_select}", shapes.ServicePrincipal))
     return requests
 
 
-async def read_organization(client: Any, tenant: Tenant) -> Snapshot | tuple[str, tuple[str, ...]]:
+async def read_organization(adapter: Any, tenant: Tenant) -> Snapshot | tuple[str, tuple[str, ...]]:
     """Round trip 1: the organization's (name, domains), or a failed Snapshot."""
+    tid = tenant.tenant_id
+    url = f"{str(adapter.base_url).rstrip('/')}/organization?$select={shapes.ORGANIZATION_SELECT}"
     try:
-        response = await client.organization.get()
-    except APIError as exc:
-        status = exc.response_status_code
-        detail = _api_error_text(exc)
+        response = await send(adapter, Method.GET, url)
+    except Exception as exc:  # network errors, credential errors (azure-identity raises its own types), size limit
+        return failed(tid, redact(f"cannot reach Microsoft Graph: {type(exc).__name__}: {exc}; nothing was read"))
+    status = response.status_code
+    if not 200 <= status < 300:
+        code, message = error_of(response.content)
+        detail = redact(" ".join(p for p in (str(status), f"{code}:" if code else "", message) if p))
         if status in (401, 403):
-            return failed(tenant.tenant_id, f"authentication failed for tenant {tenant.tenant_id}: {detail}; nothing was read")
-        return failed(tenant.tenant_id, f"cannot read the organization: {detail}; nothing else was read")
-    except Exception as exc:  # network errors, credential errors (azure-identity raises its own types)
-        return failed(tenant.tenant_id, redact(f"cannot reach Microsoft Graph: {type(exc).__name__}: {exc}; nothing was read"))
-    orgs = list(response.value or ()) if response else []
+            return failed(tid, f"authentication failed for tenant {tid}: {detail}; nothing was read")
+        return failed(tid, f"cannot read the organization: {detail}; nothing else was read")
+    try:
+        orgs = shapes.decode(response.content, shapes.Page[shapes.Organization]).value
+    except msgspec.DecodeError as exc:
+        return failed(tid, redact(f"GET /organization answered {status} with a body that is not a collection of "
+                                  f"organizations: {exc}; nothing else was read"))
     if len(orgs) != 1:
-        return failed(tenant.tenant_id, f"GET /organization returned {len(orgs)} organizations; nothing else was read")
-    actual = str(orgs[0].id or "").lower()
-    if actual != tenant.tenant_id.lower():
+        return failed(tid, f"GET /organization returned {len(orgs)} organizations; nothing else was read")
+    actual = orgs[0].id.lower()
+    if actual != tid.lower():
         return failed(
-            tenant.tenant_id,
-            f"the credentials belong to tenant {actual}, not to the declared tenant {tenant.tenant_id}; "
-            "nothing else was read",
+            tid,
+            redact(f"the credentials belong to tenant {actual}, not to the declared tenant {tid}; nothing else was read"),
         )
     return mapping.organization(orgs[0])
 
 
-def _api_error_text(exc: APIError) -> str:
-    error = getattr(exc, "error", None)  # ODataError's MainError
-    code = getattr(error, "code", "") or ""
-    message = getattr(error, "message", "") or exc.message or ""
-    status = exc.response_status_code or ""
-    return redact(" ".join(str(p) for p in (status, f"{code}:" if code else "", message) if p).strip())
-
-
 async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy: RetryPolicy = RetryPolicy()) -> Snapshot:
     """Everything the checks need about `tenant`, read through `client` (a GraphServiceClient)."""
-    organization = await read_organization(client, tenant)
+    adapter = getattr(client, "request_adapter", client)  # a GraphServiceClient or its request adapter
+    organization = await read_organization(adapter, tenant)
     if isinstance(organization, Snapshot):
         return organization
     name, domains = organization
-    responses = await send_batch(client.request_adapter, snapshot_requests(tenant, catalog), policy=policy)
+    responses = await send_batch(adapter, snapshot_requests(tenant, catalog), policy=policy)
     # Rare cases cost one more round trip: a group $expand stops at 20 members, so those
     # groups' members are read in full; and a Global Administrator role held through a
     # (role-assignable) group needs that group's members, unless the administrator holds it directly.
-    groups = {str(g.id) for key, r in responses.items() if key.startswith("group:") and r.ok
+    groups = {g.id for key, r in responses.items() if key.startswith("group:") and r.ok
               for g in r.value[:1] if len(g.members or ()) >= EXPAND_LIMIT}
     groups |= role_groups(responses)
     members: dict[str, BatchResponse] = {}
     if groups:
         members = await send_batch(
-            client.request_adapter,
-            [BatchRequest(g, f"/groups/{_q(g)}/members", _members_model(), True) for g in sorted(groups)],
+            adapter,
+            [BatchRequest(g, f"/groups/{_q(g)}/members", shapes.DirectoryObject, True) for g in sorted(groups)],
             policy=policy,
         )
     return build_snapshot(tenant, catalog, name, domains, responses, members)
@@ -190,18 +170,10 @@ def role_groups(responses: dict[str, BatchResponse]) -> set[str]:
     admin, assignments = responses["admin"], responses["globalAdmins"]
     if not (admin.ok and assignments.ok):
         return set()
-    admin_id = str(admin.value.id).lower()
+    admin_id = admin.value.id.lower()
     if admin_id in mapping.global_administrator_ids(assignments.value):
         return set()
     return set(mapping.global_administrator_groups(assignments.value))
-
-
-def _members_model() -> type:
-    from msgraph.generated.models.directory_object_collection_response import (
-        DirectoryObjectCollectionResponse,
-    )
-
-    return DirectoryObjectCollectionResponse
 
 
 def _global_administrators(admins: BatchResponse | None, members: dict[str, BatchResponse],
@@ -219,7 +191,7 @@ def _global_administrators(admins: BatchResponse | None, members: dict[str, Batc
             errors.setdefault(Part.GLOBAL_ADMINS, []).append(
                 _error(f"the members of group {group_id}, which holds Global Administrator", response))
             continue
-        ids |= {str(m.id).lower() for m in response.value if mapping.is_user(m)}
+        ids |= {m.id.lower() for m in response.value if mapping.is_user(m)}
     return frozenset(ids)
 
 
@@ -309,7 +281,7 @@ def build_snapshot(
                 f"{len(found.value)} groups are named {display_name!r}: rename all but the add-in's assignment group")
             continue
         group = found.value[0]
-        full = (members or {}).get(str(group.id))
+        full = (members or {}).get(group.id)
         if full is not None and not full.ok:
             errors.setdefault(Part.GROUPS, []).append(_error(f"the members of {display_name!r}", full))
             continue

@@ -8,6 +8,7 @@ import asyncio
 import yaml
 
 from sage365.engine import read_tenant
+from sage365.graph import shapes
 from sage365.graph.batch import BatchResponse
 from sage365.graph.reader import build_snapshot
 from sage365.snapshot import Part
@@ -113,12 +114,8 @@ def test_a_404_on_a_tenant_wide_collection_or_under_a_found_object_is_an_error(a
 
 
 def _user():
-    from msgraph.generated.models.user import User
-
-    return User(id=ADMIN.id, user_principal_name=ADMIN.user_principal_name, account_enabled=True)
+    return shapes.User(id=ADMIN.id, userPrincipalName=ADMIN.user_principal_name, accountEnabled=True)
 
 
 def _sp():
-    from msgraph.generated.models.service_principal import ServicePrincipal
-
-    return ServicePrincipal(id="a0000000-0000-4000-8000-0000000000a2", app_id="00000000-5a6e-4000-8000-000000000002")
+    return shapes.ServicePrincipal(id="a0000000-0000-4000-8000-0000000000a2", appId="00000000-5a6e-4000-8000-000000000002")
