@@ -1,11 +1,23 @@
-"""Benchmark: the drift engine over a synthetic fleet of N tenants served by the Graph sandbox.
+"""Benchmark: the whole `sage365 drift` process over a synthetic fleet, against a sandbox with latency,
+side by side with a naive msgraph-sdk reader in the same run.
 
-Run: .venv/bin/python benchmarks/drift_fleet.py [--tenants 1000] [--concurrency 16] [--in-process]
+Run: .venv/bin/python benchmarks/drift_fleet.py [--tenants 1000] [--concurrency 64] [--latency-ms 50]
+                                                [--naive-sample 5] [--baseline-src DIR]
 Clones the demo tenants (contoso, fabrikam, northwind, in turn) into N tenants with fresh
-tenant ids: a sandbox state and a tenants folder in a temporary folder. The sandbox runs as
-a subprocess by default (`sage365 sandbox serve`), so it does not share the engine's CPU
-and GIL; --in-process starts it on a thread instead. Prints tenants/s, HTTP requests per
-tenant and p50/p95/max per-tenant read latency. Writes nothing outside a temporary folder.
+tenant ids (a sandbox state and a tenants folder in a temporary folder), starts the sandbox
+in its own process (`sage365 sandbox serve --latency-ms`), then measures:
+- `sage365 --help`: wall time, best of 3;
+- `sage365 drift DIR --format json --concurrency C` as a process of its own
+  (benchmarks/timed_drift.py): wall time, CPU time (user + system) per tenant, time to its
+  first HTTP request, HTTP requests per tenant (the sandbox's counters), per-tenant read
+  latency p50/p95, and how many msgraph model modules it imported;
+- the naive reader (benchmarks/naive_reader.py: msgraph-sdk's fluent API, one request per
+  object, tenants one after another) on the first `--naive-sample` tenants, and the ratio of
+  its time per tenant to the fleet's (wall / N).
+`--baseline-src DIR` also runs the drift process on another checkout's sources (e.g. main
+before a change, from `git archive`), in the same run, against the same sandbox.
+Writes nothing outside a temporary folder. Targets are in the README (Benchmarks); this
+script reports, it does not assert.
 """
 
 from __future__ import annotations
@@ -13,9 +25,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import datetime as dt
 import json
-import statistics
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,12 +37,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-from sage365 import engine
-from sage365.catalog import load_catalog
-from sage365.declaration import load_tenant
-from sage365.sandbox.state import read_raw
-
 ROOT = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
 DEMO = {
     "contoso": "11111111-1111-4111-8111-111111111111",
     "fabrikam": "22222222-2222-4222-8222-222222222222",
@@ -40,6 +48,8 @@ DEMO = {
 
 def write_fleet(folder: Path, count: int) -> Path:
     """N tenants cloned from the demo into folder/state.json and folder/tenants/*.yaml."""
+    from sage365.sandbox.state import read_raw
+
     raw = read_raw(ROOT / "sandbox" / "demo.yaml")
     templates = list(DEMO.items())
     tenants: dict[str, object] = {}
@@ -64,74 +74,132 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def run(folder: Path, graph_url: str, concurrency: int) -> tuple[float, list[float], Counter]:
-    catalog = load_catalog(ROOT / "catalog" / "catalog.yaml")
-    tenants = [load_tenant(p) for p in sorted((folder / "tenants").iterdir())]
-    latencies: list[float] = []
-    original = engine.read_tenant
+def sandbox_requests(graph_url: str) -> int:
+    with urllib.request.urlopen(graph_url.removesuffix("/v1.0") + "/_sandbox/stats") as response:
+        return json.load(response)["requests"]["total"]
 
-    async def timed(*args, **kwargs):
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) a running process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def help_time(env: dict[str, str], cwd: Path) -> float:
+    best = float("inf")
+    for _ in range(3):
         started = time.perf_counter()
-        try:
-            return await original(*args, **kwargs)
-        finally:
-            latencies.append(time.perf_counter() - started)
+        # cwd: not the repository, whose folder on sys.path would shadow PYTHONPATH's sources.
+        subprocess.run([sys.executable, "-c", "from sage365.cli import main; main()", "--help"],
+                       env=env, cwd=cwd, stdout=subprocess.DEVNULL, check=True)
+        best = min(best, time.perf_counter() - started)
+    return best
 
-    engine.read_tenant = timed  # per-tenant read latency, semaphore wait excluded
-    started = time.perf_counter()
-    results = asyncio.run(engine.check_tenants(tenants, catalog, graph_url=graph_url, concurrency=concurrency,
-                                               today=dt.date(2026, 11, 28)))
+
+def run_drift(folder: Path, graph_url: str, concurrency: int, env: dict[str, str], sandbox_pid: int) -> dict:
+    """One `sage365 drift` process over the fleet: its wall, CPU, first request and latencies."""
+    timings = folder / f"timings-{uuid.uuid4().hex}.json"
+    report = folder / "report.json"
+    requests_before = sandbox_requests(graph_url)
+    cpu_before, sandbox_before = children_cpu(), process_cpu(sandbox_pid)
+    started_wall, started = time.time(), time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(HERE / "timed_drift.py"), str(timings), str(folder / "tenants"), "--format", "json",
+         "--output", str(report), "--concurrency", str(concurrency), "--graph-url", graph_url, "--today", "2026-11-28"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+    )
     elapsed = time.perf_counter() - started
-    engine.read_tenant = original
-    return elapsed, latencies, Counter(r.status.value for r in results)
+    cpu, sandbox_cpu = children_cpu() - cpu_before, process_cpu(sandbox_pid) - sandbox_before
+    requests = sandbox_requests(graph_url) - requests_before
+    data = json.loads(timings.read_text())
+    statuses = Counter(t["status"] for t in json.loads(report.read_text())["tenants"]) if report.exists() else Counter()
+    return {"elapsed": elapsed, "cpu": cpu, "requests": requests, "exit": done.returncode, "stderr": done.stderr[-2000:],
+            "first_request": (data["first_request"] - started_wall) if data["first_request"] else float("nan"),
+            "latencies": data["latencies"], "sandbox_cpu": sandbox_cpu, "models": data["msgraph_model_modules"], "statuses": statuses}
+
+
+def run_naive(folder: Path, graph_url: str, sample: int) -> tuple[float, int]:
+    """(seconds per tenant, requests per tenant) of the naive reader over the first `sample` tenants."""
+    from benchmarks.naive_reader import read_tenant_naively
+    from sage365.catalog import load_catalog
+    from sage365.declaration import load_tenant
+
+    catalog = load_catalog(ROOT / "catalog" / "catalog.yaml")
+    tenants = [load_tenant(p) for p in sorted((folder / "tenants").iterdir())[:sample]]
+    before = sandbox_requests(graph_url)
+
+    async def all_in_turn() -> None:
+        for tenant in tenants:
+            await read_tenant_naively(tenant, catalog, graph_url)
+
+    started = time.perf_counter()
+    asyncio.run(all_in_turn())
+    elapsed = time.perf_counter() - started
+    return elapsed / len(tenants), (sandbox_requests(graph_url) - before) // len(tenants)
+
+
+def report(label: str, n: int, result: dict) -> None:
+    lat = result["latencies"]
+    print(f"{label}: {n} tenants, exit {result['exit']}, statuses {dict(sorted(result['statuses'].items()))}")
+    print(f"  wall {result['elapsed']:.2f} s for the whole process ({n / result['elapsed']:.0f} tenants/s)")
+    print(f"  CPU {result['cpu']:.2f} s = {result['cpu'] / n * 1000:.2f} ms per tenant")
+    print(f"  (the sandbox process used {result['sandbox_cpu']:.2f} s of CPU meanwhile)")
+    print(f"  {result['requests'] / n:.2f} HTTP requests per tenant ({result['requests']} in all)")
+    print(f"  time to first request {result['first_request'] * 1000:.0f} ms; msgraph model modules imported: {result['models']}")
+    if lat:
+        print(f"  per-tenant read latency p50 {percentile(lat, 50) * 1000:.0f} ms, p95 {percentile(lat, 95) * 1000:.0f} ms")
+    if result["exit"] not in (0, 1, 2) or not lat:
+        print(f"  stderr: {result['stderr']}")
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tenants", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--in-process", action="store_true", help="run the sandbox on a thread of this process")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--naive-sample", type=int, default=5, help="tenants read by the naive reader (0: skip)")
+    parser.add_argument("--baseline-src", type=Path, help="another checkout whose sage365 to run too, for before/after")
     args = parser.parse_args()
+    sys.path.insert(0, str(ROOT))  # benchmarks.naive_reader
 
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     with tempfile.TemporaryDirectory(prefix="sage365-drift-bench-") as tmp:
         folder = Path(tmp)
         state = write_fleet(folder, args.tenants)
-        process = server = None
-        if args.in_process:
-            from sage365.sandbox import SandboxServer, load_state
-
-            server = SandboxServer(load_state(state)).start()
-            graph_url = server.base_url
-        else:
-            process = subprocess.Popen(
-                [sys.executable, "-c", "from sage365.cli import main; main()", "sandbox", "serve", "--state", str(state), "--port", "0"],
-                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            )
-            graph_url = process.stdout.readline().strip()
+        sandbox = subprocess.Popen(
+            [sys.executable, "-c", "from sage365.cli import main; main()", "sandbox", "serve", "--state", str(state),
+             "--port", "0", "--latency-ms", str(args.latency_ms)],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )
+        graph_url = sandbox.stdout.readline().strip()
         try:
-            elapsed, latencies, statuses = run(folder, graph_url, args.concurrency)
-            if server is not None:
-                requests = server.stats.requests()
-            else:
-                with urllib.request.urlopen(graph_url.removesuffix("/v1.0") + "/_sandbox/stats") as response:
-                    requests = json.load(response)["requests"]["total"]
+            print(f"drift fleet: {args.tenants} tenants, concurrency {args.concurrency}, sandbox in its own process "
+                  f"with {args.latency_ms:g} ms latency per request")
+            print(f"sage365 --help: {help_time(env, folder):.3f} s (best of 3)")
+            results = {}
+            if args.baseline_src:
+                base_env = {**os.environ, "PYTHONPATH": f"{args.baseline_src.resolve()}"}
+                print(f"sage365 --help (baseline): {help_time(base_env, folder):.3f} s (best of 3)")
+                results["baseline"] = run_drift(folder, graph_url, args.concurrency, base_env, sandbox.pid)
+                report(f"baseline ({args.baseline_src})", args.tenants, results["baseline"])
+            results["drift"] = run_drift(folder, graph_url, args.concurrency, env, sandbox.pid)
+            report("sage365 drift", args.tenants, results["drift"])
+            if args.naive_sample:
+                per_tenant, requests = run_naive(folder, graph_url, min(args.naive_sample, args.tenants))
+                fleet = results["drift"]["elapsed"] / args.tenants
+                print(f"naive reader (fluent API, one request per object, tenants in turn, {args.naive_sample} tenants): "
+                      f"{per_tenant * 1000:.0f} ms per tenant, {requests} requests per tenant")
+                print(f"  ratio: {per_tenant / fleet:.0f}x (naive per tenant / sage365 drift wall per tenant "
+                      f"{fleet * 1000:.2f} ms)")
         finally:
-            if server is not None:
-                server.stop()
-            if process is not None:
-                process.terminate()
-                process.wait(timeout=10)
-
-    n = args.tenants
-    where = "in-process" if args.in_process else "subprocess"
-    print(f"drift: {n} tenants, concurrency {args.concurrency}, sandbox {where}")
-    print(f"  {n / elapsed:.1f} tenants/s ({elapsed:.2f} s in all)")
-    print(f"  {requests / n:.2f} HTTP requests per tenant ({requests} in all)")
-    print(f"  per-tenant read latency: p50 {percentile(latencies, 50) * 1000:.1f} ms, "
-          f"p95 {percentile(latencies, 95) * 1000:.1f} ms, max {max(latencies) * 1000:.1f} ms, "
-          f"mean {statistics.fmean(latencies) * 1000:.1f} ms")
-    print(f"  statuses: {dict(sorted(statuses.items()))}")
-    return 0 if statuses.get("error", 0) == 0 else 1
+            sandbox.terminate()
+            sandbox.wait(timeout=10)
+    return 0 if results["drift"]["statuses"].get("error", 0) == 0 and results["drift"]["latencies"] else 1
 
 
 if __name__ == "__main__":

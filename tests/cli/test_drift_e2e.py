@@ -75,3 +75,18 @@ def test_a_part_denied_inside_the_batch_is_an_error_and_exit_2(sandbox_process):
         ("consent.delegated_scopes", "pass", "Sage Business Center's delegated scopes on Microsoft Graph match the catalogue"),
         ("consent.app_roles", "pass", "Sage Business Center's application permissions on Microsoft Graph match the catalogue"),
     ]
+
+
+@pytest.mark.slow
+def test_drift_imports_none_of_msgraphs_model_packages(sandbox_process):
+    """The reader decodes Graph's JSON itself (sage365.graph.shapes): msgraph's models stay unimported."""
+    probe = ("import atexit, sys\n"
+             "atexit.register(lambda: print('models:', sorted(m for m in sys.modules if m.startswith('msgraph.generated.models')),"
+             " 'msgraph:', 'msgraph' in sys.modules, file=sys.stderr))\n"
+             "from sage365.cli import main\n"
+             "main()\n")
+    env = {k: v for k, v in os.environ.items() if k != "SAGE365_GRAPH_URL"}
+    done = subprocess.run([sys.executable, "-c", probe, "drift", "tenants/contoso.yaml", "--graph-url", sandbox_process,
+                           "--format", "json", "--today", "2026-11-28"],
+                          cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "models: [] msgraph: True\n")

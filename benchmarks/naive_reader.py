@@ -1,0 +1,61 @@
+"""The baseline for benchmarks/drift_fleet.py: a tenant read as msgraph-sdk's fluent API invites.
+
+One request per object, one after another, every body parsed into msgraph-sdk's models:
+the organization, the administrator, their licences, the Global Administrator role
+assignments, the SKUs, then for Microsoft Graph and each declared app its service
+principal, grants and app role assignments, then each add-in group and its members. It
+reads what sage365's reader reads and nothing is checked; it exists only to be timed.
+"""
+
+from __future__ import annotations
+
+from kiota_abstractions.api_error import APIError
+from kiota_abstractions.base_request_configuration import RequestConfiguration
+
+from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
+from sage365.declaration import Tenant
+from sage365.graph.client import graph_client, make_http_client
+
+
+async def read_tenant_naively(tenant: Tenant, catalog: Catalog, graph_url: str) -> int:
+    """Read everything the checks need, one request at a time; returns the number of objects read."""
+    from msgraph.generated.groups.groups_request_builder import GroupsRequestBuilder
+    from msgraph.generated.role_management.directory.role_assignments.role_assignments_request_builder import (
+        RoleAssignmentsRequestBuilder,
+    )
+
+    http = make_http_client(graph_url)
+    client = graph_client(tenant.tenant_id, graph_url=graph_url, http_client=http)
+    objects = 0
+    try:
+        objects += len((await client.organization.get()).value)
+        user = client.users.by_user_id(tenant.administrator.user_principal_name)
+        objects += (await user.get()) is not None
+        objects += len((await user.license_details.get()).value)
+        role_query = RoleAssignmentsRequestBuilder.RoleAssignmentsRequestBuilderGetQueryParameters(
+            filter=f"roleDefinitionId eq '{GLOBAL_ADMINISTRATOR_ROLE}'", expand=["principal"])
+        objects += len((await client.role_management.directory.role_assignments.get(
+            RequestConfiguration(query_parameters=role_query))).value)
+        objects += len((await client.subscribed_skus.get()).value)
+        apps = [MICROSOFT_GRAPH_APP_ID, *(catalog.apps[k].app_id for k in dict.fromkeys(
+            (*tenant.consents, *(a.app for a in tenant.addins))) if k in catalog.apps)]
+        for app_id in apps:
+            try:
+                sp = await client.service_principals_with_app_id(app_id).get()
+            except APIError as exc:
+                if exc.response_status_code == 404:
+                    continue  # not consented in this tenant: nothing hangs off it
+                raise
+            objects += 1
+            by_id = client.service_principals.by_service_principal_id(str(sp.id))
+            objects += len((await by_id.oauth2_permission_grants.get()).value)
+            objects += len((await by_id.app_role_assignments.get()).value)
+        for addin in tenant.addins:
+            group_query = GroupsRequestBuilder.GroupsRequestBuilderGetQueryParameters(
+                filter=f"displayName eq '{addin.group}'")
+            groups = (await client.groups.get(RequestConfiguration(query_parameters=group_query))).value
+            for group in groups:
+                objects += 1 + len((await client.groups.by_group_id(str(group.id)).members.get()).value)
+    finally:
+        await http.aclose()
+    return objects
