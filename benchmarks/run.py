@@ -9,7 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = [
     ["validate_fleet.py", "--tenants", "2000"],
-    ["drift_fleet.py", "--tenants", "1000"],
+    ["drift_fleet.py", "--tenants", "1000", "--concurrency", "64", "--latency-ms", "50"],
 ]
 
 
