@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from sage365.declaration import DeclarationError, load_document
+from sage365.manifest import Manifest, ManifestError, load_manifest
 from sage365.yamlsafe import Document
 
 DEFAULT_CATALOG = Path("catalog/catalog.yaml")
@@ -22,6 +23,8 @@ GLOBAL_ADMINISTRATOR_ROLE = "62e90394-69f5-4237-9190-012177145e10"
 class Addin:
     manifest: Path  # resolved against the catalogue file's folder
     requires_assignment: bool = True
+    # The parsed manifest (<Id>, <Version>, hosts); None only for catalogues built in code.
+    info: Manifest | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ def parse_catalog(document: Document) -> Catalog:
             example=entry.get("example", False),
             delegated_scopes=tuple(entry.get("delegatedScopes", ())),
             app_roles=tuple(entry.get("appRoles", ())),
-            addin=Addin(base / addin["manifest"], addin.get("requiresAssignment", True)) if addin else None,
+            addin=_addin(base, addin) if addin else None,
         )
     return Catalog(
         apps=apps,
@@ -93,15 +96,29 @@ def parse_catalog(document: Document) -> Catalog:
     )
 
 
+def _addin(base: Path, entry: Mapping) -> Addin:
+    path = base / entry["manifest"]
+    try:
+        info = load_manifest(path)
+    except ManifestError:
+        info = None  # load_catalog reports it with the catalogue's line; parse_catalog stays total
+    return Addin(path, entry.get("requiresAssignment", True), info)
+
+
 def load_catalog(path: str | Path = DEFAULT_CATALOG) -> Catalog:
     """Read and schema-check the catalogue; raise DeclarationError on any problem."""
     path = Path(path)
     document, problems = load_document(path, "catalog")
     for key, entry in (document.data.get("spec", {}).get("apps", {}) or {}).items() if not problems else ():
         addin = entry.get("addin")
+        where = ("spec", "apps", key, "addin", "manifest")
         if addin and not (path.parent / addin["manifest"]).is_file():
-            problems.append(document.problem(("spec", "apps", key, "addin", "manifest"),
-                                             f"spec.apps.{key}.addin.manifest: file not found: {addin['manifest']}"))
+            problems.append(document.problem(where, f"spec.apps.{key}.addin.manifest: file not found: {addin['manifest']}"))
+        elif addin:
+            try:  # <Id>, <Version> and a Mailbox host: what Centralized Deployment needs
+                load_manifest(path.parent / addin["manifest"])
+            except ManifestError as exc:
+                problems.append(document.problem(where, f"spec.apps.{key}.addin.manifest: {exc}"))
     if problems:
         raise DeclarationError(problems)
     return parse_catalog(document)

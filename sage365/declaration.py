@@ -46,6 +46,15 @@ class AddinAssignment:
 
 
 @dataclass(frozen=True)
+class ConnectorDeclaration:
+    """spec.connector: the application proxy connector on the Sage 100 server."""
+
+    machine_name: str | None = None  # None: any connector of the tenant
+    minimum_version: str | None = None
+    app: str = "sage-connector"  # catalogue key: its sign-ins are the fallback signal
+
+
+@dataclass(frozen=True)
 class Waiver:
     check: str
     reason: str
@@ -72,6 +81,7 @@ class Tenant:
     consents: tuple[str, ...] = ()
     addins: tuple[AddinAssignment, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    connector: ConnectorDeclaration | None = None
     environment: str = "production"
     labels: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     # Where each field stands in the file, for error messages downstream.
@@ -122,10 +132,16 @@ def parse_tenant(document: Document) -> Tenant:
             )
             for w in spec.get("waivers", ())
         ),
+        connector=_connector(spec["connector"]) if "connector" in spec else None,
         environment=document.data["metadata"].get("environment", "production"),
         labels=dict(document.data["metadata"].get("labels", {})),
         document=document,
     )
+
+
+def _connector(raw: Mapping) -> ConnectorDeclaration:
+    return ConnectorDeclaration(machine_name=raw.get("machineName"), minimum_version=raw.get("minimumVersion"),
+                                app=raw.get("app", "sage-connector"))
 
 
 def load_document(path: Path, schema: str) -> tuple[Document, list[Problem]]:

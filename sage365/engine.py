@@ -14,6 +14,7 @@ import datetime as dt
 import inspect
 from typing import Any, Callable, Sequence
 
+from sage365 import extras as services
 from sage365.catalog import Catalog
 from sage365.checks.ids import CHECK_IDS
 from sage365.declaration import Tenant
@@ -45,8 +46,12 @@ async def read_tenant(
     graph_url: str | None = None,
     credential: Any = None,
     credential_factory: CredentialFactory | None = None,
+    extras: bool = False,
 ) -> Snapshot:
     """One tenant's Snapshot through a client of its own; any failure becomes Snapshot.errors.
+
+    extras: also read what the tenant needs beyond Graph v1.0 (Exchange's organization apps,
+    Graph beta's connectors: sage365.extras); without it those parts are None (not read).
 
     Without graph_url: real Graph with `credential`, else credential_factory(tenant_id),
     else the environment's credential (sage365.graph.credentials). With graph_url and no
@@ -76,7 +81,12 @@ async def read_tenant(
         # Inside the try: a malformed --graph-url must be this tenant's error, not a traceback.
         http = graph.make_http_client(graph_url or graph.GRAPH_URL)
         client = graph.graph_client(tenant.tenant_id, graph_url=graph_url, credential=credential, http_client=http)
-        return await read_snapshot(client, tenant, catalog)
+        snapshot = await read_snapshot(client, tenant, catalog)
+        if not extras:
+            return snapshot
+        # Exchange's organization apps and Graph beta's connectors, only for tenants that need them.
+        return await services.complete(snapshot, tenant, catalog, graph_url=graph_url, exchange_url=None,
+                                       credential=credential)
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
         return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
     finally:
@@ -131,7 +141,8 @@ async def check_tenants(
 
     async def one(tenant: Tenant) -> TenantResult:
         async with gate:
-            snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential_factory=credential_factory)
+            snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential_factory=credential_factory,
+                                         extras=True)
         result = evaluate(tenant, catalog, snapshot, today=today, lang=lang)
         if progress is not None:
             progress(result)
@@ -156,7 +167,9 @@ def check_tenant(
 
 
 def read_tenant_sync(tenant: Tenant, catalog: Catalog, **options: Any) -> Snapshot:
-    """read_tenant for callers without a loop, or inside one they cannot await in."""
+    """read_tenant (with extras unless told otherwise) for callers without a loop, or inside
+    one they cannot await in."""
+    options.setdefault("extras", True)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

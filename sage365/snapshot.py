@@ -26,6 +26,9 @@ class Part(str, Enum):
     GROUPS = "groups"
     USERS = "users"  # the declared add-in users, by UPN
     APP_ROLE_ASSIGNED_TO = "appRoleAssignedTo"  # who is assigned to each add-in that requires it
+    # Read only for tenants that need them, apart from the two Graph v1.0 round trips:
+    ORGANIZATION_APPS = "organizationApps"  # Exchange Online: Get-App -OrganizationApp
+    CONNECTORS = "connectors"  # Graph beta: application proxy connectors
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,39 @@ class Group:
 
 
 @dataclass(frozen=True)
+class OrganizationApp:
+    """An add-in deployed by Centralized Deployment (Exchange's Get-App -OrganizationApp)."""
+
+    app_id: str  # the manifest's <Id>, lower-case
+    display_name: str = ""
+    version: str = ""  # AppVersion
+    enabled: bool = True
+    default_state: str = ""  # DefaultStateForUser: Enabled, Disabled, AlwaysEnabled
+    provided_to: str = ""  # ProvidedTo: Everyone, SpecificUsers
+    user_list: tuple[str, ...] = ()  # UserList, as Exchange returns it
+
+
+@dataclass(frozen=True)
+class Connector:
+    """An Entra application proxy connector (Graph beta)."""
+
+    id: str
+    machine_name: str
+    status: str  # active, inactive
+    version: str = ""
+    external_ip: str = ""
+
+
+@dataclass(frozen=True)
+class SignInActivity:
+    """The last sign-in of an app (Graph beta servicePrincipalSignInActivities), the fallback
+    signal when connectors cannot be read; None last_sign_in: listed, never signed in."""
+
+    app_id: str
+    last_sign_in: str | None
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Everything the checks need about one tenant, read once.
 
@@ -142,6 +178,11 @@ class Snapshot:
     app_role_assigned_to: Mapping[str, tuple[AppRoleAssignment, ...]] = field(default_factory=dict)
     # Service principals of catalogue apps the declaration does not consent, by catalogue key.
     undeclared_service_principals: Mapping[str, ServicePrincipal] = field(default_factory=dict)
+    # None: not read (a Graph-only read): the checks that need them say so, never pass or fail.
+    organization_apps: Mapping[str, OrganizationApp] | None = None  # by app id
+    connectors: tuple[Connector, ...] | None = None
+    # Set only when the connectors could not be read and the fallback could: see CONNECTORS.
+    connector_sign_in: SignInActivity | None = None
     errors: Mapping[Part, str] = field(default_factory=dict)
 
     def error(self, *parts: Part) -> str | None:

@@ -14,11 +14,13 @@ from typing import Mapping
 
 from sage365.catalog import Catalog
 from sage365.checks import (
+    addin_deployment,
     addin_group,
     addin_members,
     admin_exists,
     admin_global_admin,
     admin_premium_licence,
+    connector_status,
     consent_app_roles,
     consent_delegated_scopes,
     consent_service_principal,
@@ -51,6 +53,8 @@ CHECKS: tuple[Check, ...] = (
     consent_app_roles,
     addin_group,
     addin_members,
+    addin_deployment,
+    connector_status,
 )
 
 METADATA: Mapping[str, CheckMetadata] = MappingProxyType({c.METADATA.id: c.METADATA for c in CHECKS})

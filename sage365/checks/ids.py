@@ -14,4 +14,6 @@ CHECK_IDS: tuple[str, ...] = (
     "consent.app_roles",
     "addin.group",
     "addin.members",
+    "addin.deployment",
+    "connector.status",
 )

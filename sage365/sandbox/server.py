@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from sage365.sandbox import batch, routes_apps, routes_directory, wire
+from sage365.sandbox import batch, routes_apps, routes_beta, routes_directory, routes_exchange, wire
 from sage365.sandbox.errors import GraphError, bad_request, internal_error, unauthenticated
 from sage365.sandbox.faults import Fault, FaultInjector, Faults
 from sage365.sandbox.router import Request, Response, Router
@@ -27,6 +27,7 @@ from sage365.sandbox.stats import Stats
 
 T = TypeVar("T")
 VERSION = "/v1.0"
+BETA = "/beta"  # Graph beta: connectors and sign-in activity only (routes_beta)
 TOKEN_PREFIX = "Bearer sandbox."
 
 
@@ -34,6 +35,12 @@ def build_router() -> Router:
     router = Router()
     routes_directory.register(router)
     routes_apps.register(router)
+    return router
+
+
+def build_beta_router() -> Router:
+    router = Router()
+    routes_beta.register(router)
     return router
 
 
@@ -50,6 +57,7 @@ class SandboxServer:
         self.stats = Stats()
         self.injector = FaultInjector(faults)
         self.router = build_router()
+        self.beta_router = build_beta_router()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
         self._thread: threading.Thread | None = None
@@ -200,8 +208,15 @@ class SandboxServer:
         raw_path = split.path
         tenant_id = _token_tenant(headers.get("authorization"))
         known_tenant = tenant_id if tenant_id in self.state.tenants else None
-        path = unquote(raw_path[len(VERSION):]) if raw_path.startswith(VERSION + "/") else None
-        endpoint = "POST /$batch" if path == "/$batch" else (self.router.endpoint(method, path) if path else f"{method} (unknown)")
+        exchange = routes_exchange.PATH.match(raw_path)
+        if exchange is not None:
+            return await self._exchange(method, raw_path, exchange.group("tenant"), headers, params, body, tenant_id)
+        version = VERSION if raw_path.startswith(VERSION + "/") else BETA if raw_path.startswith(BETA + "/") else None
+        router = self.beta_router if version == BETA else self.router
+        path = unquote(raw_path[len(version):]) if version else None
+        endpoint = "POST /$batch" if path == "/$batch" else (router.endpoint(method, path) if path else f"{method} (unknown)")
+        if version == BETA:
+            endpoint = endpoint.replace(" /", " /beta/", 1)
         self.stats.count_request(known_tenant, endpoint)
         if self.faults.latency_ms:
             await asyncio.sleep(self.faults.latency_ms / 1000)
@@ -214,9 +229,13 @@ class SandboxServer:
             if fault is not None and fault is not Fault.MALFORMED:
                 raise self.injector.error(fault)
             if path is None:
-                raise bad_request(f"Invalid version: the sandbox serves only {VERSION}.", "BadRequest")
+                raise bad_request(f"Invalid version: the sandbox serves only {VERSION} and {BETA} (two endpoints).", "BadRequest")
             tenant = self._tenant(headers.get("authorization"), tenant_id)
-            if path == "/$batch":
+            if version == BETA:
+                self.stats.count_operation(tenant.id, endpoint)
+                req = Request(method, path, params, headers, body, tenant, self.state, self.url + BETA, self.page_size)
+                _, resp = self.beta_router.dispatch(req)
+            elif path == "/$batch":
                 if method != "POST":
                     raise GraphError(405, "Request_BadRequest", "Specified HTTP method is not allowed for the request target.")
                 resp = self._batch(tenant, body)
@@ -228,6 +247,39 @@ class SandboxServer:
             resp = Response(exc.status, exc.body(request_id), dict(exc.headers))
         except Exception:  # noqa: BLE001 (a sandbox bug: Graph's 500, never a traceback to the client)
             resp = Response(500, internal_error(f"{method} {raw_path}").body(request_id))
+        payload = _json(resp.body) if resp.body is not None else b""
+        if fault is Fault.MALFORMED and payload:
+            payload = payload[: max(1, len(payload) // 2)]
+        return resp.status, resp.headers, payload
+
+    async def _exchange(self, method: str, raw_path: str, url_tenant: str, headers: dict[str, str],
+                        params: dict[str, str], body: bytes, tenant_id: str | None) -> tuple[int, dict[str, str], bytes] | None:
+        """Exchange Online's InvokeCommand (routes_exchange), with the same counters and faults."""
+        endpoint = routes_exchange.ENDPOINT
+        known_tenant = tenant_id if tenant_id in self.state.tenants else None
+        self.stats.count_request(known_tenant, endpoint)
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        fault = self.injector.decide(known_tenant, endpoint)
+        if fault is not None:
+            self.stats.count_fault(fault.value)
+        if fault is Fault.DROP:
+            return None
+        try:
+            if fault is not None and fault is not Fault.MALFORMED:
+                error = self.injector.error(fault)
+                raise routes_exchange.ExchangeFault(error.status, error.code, error.message, headers=error.headers)
+            if method != "POST":
+                raise routes_exchange.ExchangeFault(405, "MethodNotAllowed", "InvokeCommand accepts POST only.")
+            tenant = routes_exchange.authorize(self.state, url_tenant, tenant_id, headers.get("authorization"))
+            self.stats.count_operation(tenant.id, endpoint)
+            resp = routes_exchange.invoke(tenant, body, url=self.url + raw_path, params=params, prefer=headers.get("prefer"),
+                                          page_size=self.page_size, context=f"{self.url}/adminapi/beta/{tenant.id}/$metadata#App")
+        except GraphError as exc:
+            resp = Response(exc.status, exc.body(), dict(exc.headers))
+        except Exception:  # noqa: BLE001 (a sandbox bug: a 500, never a traceback to the client)
+            error = internal_error(f"{method} {raw_path}")
+            resp = Response(500, routes_exchange.exchange_error(500, error.code, error.message))
         payload = _json(resp.body) if resp.body is not None else b""
         if fault is Fault.MALFORMED and payload:
             payload = payload[: max(1, len(payload) // 2)]

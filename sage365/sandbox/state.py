@@ -32,6 +32,8 @@ COLLECTIONS = (
     "groups",
     "roleAssignments",
     "roleDefinitions",
+    "connectors",  # Graph beta, served under /beta
+    "servicePrincipalSignInActivities",  # Graph beta reports
 )
 
 Obj = dict[str, Any]
@@ -55,6 +57,12 @@ class Tenant:
     groups: dict[str, Obj] = field(default_factory=dict)
     roleAssignments: dict[str, Obj] = field(default_factory=dict)
     roleDefinitions: dict[str, Obj] = field(default_factory=dict)
+    connectors: dict[str, Obj] = field(default_factory=dict)
+    servicePrincipalSignInActivities: dict[str, Obj] = field(default_factory=dict)
+    # Exchange Online's organization apps, in Get-App's shape, by AppId (lower-case).
+    organizationApps: dict[str, Obj] = field(default_factory=dict)
+    exchangeDenied: bool = False  # sandbox extension: Exchange answers 403 (no ManageAsApp/role)
+    connectorsDenied: bool = False  # sandbox extension: /beta connectors answer 403
     license_details: dict[str, list[Obj]] = field(default_factory=dict)  # by user id
     members: dict[str, list[str]] = field(default_factory=dict)  # group id -> member ids
 
@@ -94,6 +102,11 @@ class Tenant:
                 out[name] = objects
         if self.license_details:
             out["licenseDetails"] = copy.deepcopy(self.license_details)
+        if self.organizationApps:
+            out["organizationApps"] = copy.deepcopy(list(self.organizationApps.values()))
+        for flag in ("exchangeDenied", "connectorsDenied"):
+            if getattr(self, flag):
+                out[flag] = True
         return out
 
 
@@ -146,6 +159,13 @@ def tenant_from_json(tenant_id: str, raw: Mapping[str, Any]) -> Tenant:
                 raise StateError(f"tenants.{tenant_id}.groups[{group['id']}]: unknown member {member}")
         # Members may be written as UPNs by hand; stored as ids.
         tenant.members[group["id"]] = [m if tenant.directory_object(m) else tenant.user(m)["id"] for m in members]
+    for app in raw.get("organizationApps", []):
+        app_id = str(app["AppId"]).lower()
+        if app_id in tenant.organizationApps:
+            raise StateError(f"tenants.{tenant_id}.organizationApps: duplicate AppId {app_id}")
+        tenant.organizationApps[app_id] = {**copy.deepcopy(app), "AppId": app_id}
+    tenant.exchangeDenied = bool(raw.get("exchangeDenied", False))
+    tenant.connectorsDenied = bool(raw.get("connectorsDenied", False))
     for key, details in raw.get("licenseDetails", {}).items():
         user = tenant.user(key)
         if user is None:

@@ -18,7 +18,9 @@ from sage365.catalog import Catalog, load_catalog
 from sage365.checks import METADATA
 from sage365.checks.base import ERROR_REMEDIATION
 from sage365.declaration import Tenant, load_tenant
+from sage365.exchange.apps import app_from_json
 from sage365.findings import Finding, Severity, Status
+from sage365.graph.connectors import connector
 from sage365.snapshot import (
     AppRole,
     AppRoleAssignment,
@@ -28,6 +30,7 @@ from sage365.snapshot import (
     PermissionGrant,
     ServicePlan,
     ServicePrincipal,
+    SignInActivity,
     Snapshot,
     SubscribedSku,
     User,
@@ -104,6 +107,11 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
                                     tuple(_user(m) for m in g.get("members", ())))
             for g in data.get("groups", ())
         },
+        organization_apps={a.app_id: a for a in (app_from_json(o) for o in data["organizationApps"])}
+        if "organizationApps" in data else None,
+        connectors=tuple(connector(c) for c in data["connectors"]) if "connectors" in data else None,
+        connector_sign_in=SignInActivity(data["connectorSignIn"]["appId"], data["connectorSignIn"].get("lastSignIn"))
+        if data.get("connectorSignIn") else None,
         errors={Part(k): v for k, v in data.get("errors", {}).items()},
     )
 

@@ -116,8 +116,9 @@ def test_empty_snapshot_fails_or_errors_never_passes() -> None:
     declared = tenant("contoso.yaml")
     unreadable = snapshot({"errors": {p: "401 Unauthorized" for p in (
         "administrator", "administratorLicences", "globalAdministrators", "subscribedSkus",
-        "servicePrincipals", "oauth2PermissionGrants", "appRoleAssignments", "groups")}}, declared.tenant_id)
+        "servicePrincipals", "oauth2PermissionGrants", "appRoleAssignments", "groups", "organizationApps",
+        "connectors")}}, declared.tenant_id)
     outcome = result(declared, catalog(), unreadable, today=dt.date(2026, 6, 1))
     assert {f.status for f in outcome.findings} == {Status.ERROR}
-    assert len(outcome.findings) == 13
+    assert len(outcome.findings) == 14
     assert outcome.status is TenantStatus.ERROR

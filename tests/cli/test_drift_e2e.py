@@ -40,13 +40,17 @@ def test_drift_against_a_sandbox_process_reports_the_demo_exactly(sandbox_proces
                           cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
     assert (done.returncode, done.stderr) == (1, "")
     assert json.loads(done.stdout) == json.loads(GOLDEN.read_text())
-    # Two HTTP round trips per tenant: GET /organization, then one $batch.
+    # Two Graph v1.0 round trips per tenant: GET /organization, then one $batch; beside them,
+    # only where declared, one Exchange call (add-ins) and one Graph beta read (connector).
     with urllib.request.urlopen(sandbox_process.removesuffix("/v1.0") + "/_sandbox/stats") as response:
         stats = json.load(response)
+    graph = {"GET /organization": 1, "POST /$batch": 1}
+    extras = {"POST /adminapi/beta/{tenantId}/InvokeCommand": 1,
+              "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors": 1}
     assert stats["requests"]["byTenantEndpoint"] == {
-        tenant: {"GET /organization": 1, "POST /$batch": 1}
-        for tenant in ("11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222",
-                       "33333333-3333-4333-8333-333333333333")
+        "11111111-1111-4111-8111-111111111111": {**graph, **extras},
+        "22222222-2222-4222-8222-222222222222": graph,
+        "33333333-3333-4333-8333-333333333333": {**graph, **extras},
     }
 
 

@@ -72,6 +72,8 @@ def test_northwind_drift_warns_and_registers(demo_sandbox):
     assert [m.split(":")[1].strip() for m in run.messages("WARNING")] == [
         "check consent.delegated_scopes failed for sage-business-center",
         "check addin.members failed for david@northwind-traders.fr",
+        "check addin.deployment failed for david@northwind-traders.fr",
+        "check connector.status failed for NW-SAGE100",
     ]
     assert len(run.resources) == 14
 

@@ -14,6 +14,7 @@ from sage365.catalog import Addin, App, load_catalog
 from sage365.declaration import (
     AddinAssignment,
     Administrator,
+    ConnectorDeclaration,
     DeclarationError,
     Licence,
     Tenant,
@@ -34,6 +35,7 @@ def test_complete_example_loads_exactly():
         consents=("sage-business-center", "sage-contact"),
         addins=(AddinAssignment("sage-contact", "Sage Contact users", ("alice@contoso.fr", "bob@contoso.fr")),),
         waivers=(),
+        connector=ConnectorDeclaration(machine_name="SAGE100-SRV", minimum_version="1.5.0.0"),
         environment="sandbox",
     )
     assert tenant.labels == {"partner-office": "lyon"}

@@ -43,7 +43,7 @@ CASES = {
     "tabs": "4:1: tab character: indent with spaces",
     "two-documents": "11:1: more than one YAML document: one tenant per file",
     "unknown-app": "11:36: spec.consents[1]: unknown catalogue key 'sage-payroll' (known: sage-business-center, sage-connector, sage-contact)",
-    "unknown-check": "12:7: spec.waivers[0].check: 'admin.mfa' is not one of admin.exists, admin.global_admin, admin.premium_licence, tenant.subscription, tenant.free_premium_seat, consent.service_principal, consent.delegated_scopes, consent.app_roles, addin.group, addin.members",
+    "unknown-check": "12:7: spec.waivers[0].check: 'admin.mfa' is not one of admin.exists, admin.global_admin, admin.premium_licence, tenant.subscription, tenant.free_premium_seat, consent.service_principal, consent.delegated_scopes, consent.app_roles, addin.group, addin.members, addin.deployment, connector.status",
     "unknown-field": "11:3: spec.adminstrator: unknown field 'adminstrator' (did you mean 'administrator'?)",
     "wrong-kind": "2:1: kind: 'Tennant' must be 'Tenant'",
 }

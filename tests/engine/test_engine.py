@@ -32,6 +32,10 @@ TODAY = dt.date(2026, 11, 28)
 STRANGER = "44444444-4444-4444-8444-444444444444"  # declared, unknown to the sandbox
 
 
+GRAPH_TWO = {"GET /organization": 1, "POST /$batch": 1}
+CONNECTORS = "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors"
+
+
 @pytest.fixture
 def catalog():
     return load_catalog(ROOT / "catalog" / "catalog.yaml")
@@ -62,10 +66,15 @@ def test_the_demo_fleet_is_checked_concurrently_in_order(demo_sandbox, demo, cat
         ("northwind", "tenant.free_premium_seat", "northwind.onmicrosoft.com"),
         ("northwind", "consent.delegated_scopes", "sage-business-center"),
         ("northwind", "addin.members", "david@northwind-traders.fr"),
+        ("northwind", "addin.deployment", "david@northwind-traders.fr"),
+        ("northwind", "connector.status", "NW-SAGE100"),
     ]
     assert [f.status for r in results for f in r.findings if (r.name, f.check) == ("northwind", "tenant.subscription")] == [Status.WAIVED]
     counts = demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"]
-    assert counts == {t: {"GET /organization": 1, "POST /$batch": 1} for t in (CONTOSO, FABRIKAM, NORTHWIND)}
+    # Graph v1.0: two round trips each. Beside them, only for tenants that need them: one
+    # Exchange call (add-ins declared) and one Graph beta read (connector declared).
+    extras = {"POST /adminapi/beta/{tenantId}/InvokeCommand": 1, CONNECTORS: 1}
+    assert counts == {CONTOSO: {**GRAPH_TWO, **extras}, FABRIKAM: GRAPH_TWO, NORTHWIND: {**GRAPH_TWO, **extras}}
 
 
 def test_one_unreadable_tenant_does_not_affect_the_others(demo_sandbox, demo, catalog):
@@ -102,8 +111,9 @@ def test_a_credential_of_the_wrong_tenant_reads_nothing_more_and_spares_the_othe
     assert all(f.message.endswith(f": {message}") for f in results[1].findings)
     counts = demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"]
     # contoso's own read (2) plus fabrikam's single GET /organization with contoso's token.
-    assert counts == {CONTOSO: {"GET /organization": 2, "POST /$batch": 1},
-                      NORTHWIND: {"GET /organization": 1, "POST /$batch": 1}}
+    extras = {"POST /adminapi/beta/{tenantId}/InvokeCommand": 1, CONNECTORS: 1}
+    assert counts == {CONTOSO: {"GET /organization": 2, "POST /$batch": 1, **extras},
+                      NORTHWIND: {"GET /organization": 1, "POST /$batch": 1, **extras}}
 
 
 def test_concurrency_is_bounded(demo_sandbox, demo, catalog, monkeypatch):

@@ -93,7 +93,7 @@ def test_junit_report_parses_with_exact_testcases() -> None:
     })
     assert outcomes == expected
     assert list(outcomes)[:2] == [("contoso", "contoso", "admin.exists"), ("contoso", "contoso", "admin.global_admin")]
-    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (30, 2, 1, 24)
+    assert (xml.tests, xml.failures, xml.errors, xml.skipped) == (36, 2, 1, 30)
     members = next(c for s in xml if s.name == "northwind" for c in s if c.name == "addin.members")
     failure = members.result[0]
     assert failure.message == "david@northwind-traders.fr is declared but is not a member of '<Sage> Contact | Northwind & co'"

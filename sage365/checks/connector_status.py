@@ -1,0 +1,139 @@
+"""connector.status: the Microsoft 365 connector on the Sage 100 server is alive (step 7).
+
+Only for tenants declaring `spec.connector`. At least one application proxy connector
+matching the declared machine name (any connector when none is declared) must be
+`active`, at the minimum version when one is declared. Connectors that cannot be read
+are never a pass: an `error`, or a `fail` when the fallback signal (the connector app's
+sign-in activity) shows the app has never signed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sage365.catalog import Catalog
+from sage365.checks.addin_deployment import NOT_READ
+from sage365.checks.base import CheckMetadata
+from sage365.declaration import ConnectorDeclaration, Tenant
+from sage365.findings import Finding, Severity, Status
+from sage365.manifest import version_key
+from sage365.snapshot import Connector, Part, Snapshot
+
+METADATA = CheckMetadata(
+    id="connector.status",
+    title={
+        "en": "The Microsoft 365 connector on the Sage 100 server is active",
+        "fr": "Le connecteur Microsoft 365 du serveur Sage 100 est actif",
+    },
+    severity=Severity.HIGH,
+    blocking=False,
+    remediation={
+        "en": "On the Sage 100 server, check that the Windows services \"Microsoft Entra private network connector\" "
+        "(formerly \"Microsoft AAD Application Proxy Connector\") and its updater are running, that the server "
+        "reaches Microsoft 365 over HTTPS (443), and that the connector is up to date; then see Entra admin centre > "
+        "Global Secure Access > Connect > Connectors (or Enterprise applications > Application proxy).",
+        "fr": "Sur le serveur Sage 100, vérifiez que les services Windows « Microsoft Entra private network "
+        "connector » (anciennement « Microsoft AAD Application Proxy Connector ») et son service de mise à jour sont "
+        "démarrés, que le serveur joint Microsoft 365 en HTTPS (443) et que le connecteur est à jour ; voir ensuite "
+        "le centre d'administration Entra > Accès sécurisé global > Connecter > Connecteurs (ou Applications "
+        "d'entreprise > Proxy d'application).",
+    },
+    messages={
+        "active": {"en": "Connector on {machine} is active (version {version})",
+                   "fr": "Le connecteur de {machine} est actif (version {version})"},
+        "missing": {"en": "No application proxy connector {which} is registered in the tenant",
+                    "fr": "Aucun connecteur de proxy d'application {which} n'est inscrit dans le tenant"},
+        "inactive": {"en": "The connector {which} is inactive: {machines}",
+                     "fr": "Le connecteur {which} est inactif : {machines}"},
+        "outdated": {"en": "The active connector {which} runs version {version}, below the minimum {minimum}",
+                     "fr": "Le connecteur actif {which} est en version {version}, inférieure au minimum {minimum}"},
+        "unreadable": {"en": "Could not read the connectors: {reason}",
+                       "fr": "Lecture impossible des connecteurs : {reason}"},
+        "fallback_seen": {"en": "Could not read the connectors ({reason}); fallback signal: the connector app "
+                          "last signed in at {when}, which does not prove the connector is active",
+                          "fr": "Lecture impossible des connecteurs ({reason}) ; signal de repli : l'application "
+                          "du connecteur s'est connectée pour la dernière fois le {when}, ce qui ne prouve pas que "
+                          "le connecteur est actif"},
+        "fallback_never": {"en": "Could not read the connectors ({reason}); fallback signal: the connector app "
+                           "has no sign-in recorded",
+                           "fr": "Lecture impossible des connecteurs ({reason}) ; signal de repli : aucune connexion "
+                           "de l'application du connecteur n'est enregistrée"},
+    },
+)
+
+# Reading connectors needs more than the read permissions the rest of sage365 needs.
+UNREADABLE_REMEDIATION = {
+    "en": "Microsoft documents only ReadWrite permissions for listing connectors: grant sage365's identity "
+    "Directory.ReadWrite.All or OnPremisesPublishingProfiles.ReadWrite.All (application) to read them, or at least "
+    "AuditLog.Read.All for the fallback signal; then check the connector on the Sage 100 server.",
+    "fr": "Microsoft ne documente que des permissions en écriture pour lister les connecteurs : accordez à "
+    "l'identité de sage365 Directory.ReadWrite.All ou OnPremisesPublishingProfiles.ReadWrite.All (application) pour "
+    "les lire, ou au moins AuditLog.Read.All pour le signal de repli ; puis vérifiez le connecteur sur le serveur "
+    "Sage 100.",
+}
+
+
+def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
+    declared = tenant.connector
+    if declared is None:
+        return []
+    resource = declared.machine_name or "connector"
+    reason = snapshot.error(Part.CONNECTORS)
+    if reason is not None or snapshot.connectors is None:
+        return [_unreadable(tenant, resource, reason or NOT_READ[lang], snapshot, lang)]
+    which = f"'{declared.machine_name}'" if declared.machine_name else ""
+    matching = [c for c in snapshot.connectors if _matches(c, declared)]
+    if not matching:
+        return [METADATA.finding(tenant, Status.FAIL, resource, "missing", lang, expected="active",
+                                 actual="not registered", which=which)]
+    active = [c for c in matching if c.status.casefold() == "active"]
+    if not active:
+        machines = ", ".join(f"{c.machine_name} ({c.status or 'unknown'})" for c in matching)
+        return [METADATA.finding(tenant, Status.FAIL, resource, "inactive", lang, expected="active",
+                                 actual="inactive", which=which, machines=machines)]
+    minimum = declared.minimum_version
+    recent = [c for c in active if minimum is None or _at_least(c.version, minimum)]
+    if not recent:
+        newest = max(active, key=lambda c: _key(c.version))
+        return [METADATA.finding(tenant, Status.FAIL, resource, "outdated", lang, expected=f">= {minimum}",
+                                 actual=newest.version or "unknown", which=which, version=newest.version or "unknown",
+                                 minimum=minimum)]
+    best = max(recent, key=lambda c: _key(c.version))
+    expected = "active" + (f", >= {minimum}" if minimum else "")
+    return [METADATA.finding(tenant, Status.PASS, resource, "active", lang, expected=expected, actual=expected,
+                             machine=best.machine_name, version=best.version or "unknown")]
+
+
+def _unreadable(tenant: Tenant, resource: str, reason: str, snapshot: Snapshot, lang: str) -> Finding:
+    sign_in = snapshot.connector_sign_in
+    if sign_in is None:
+        finding = METADATA.finding(tenant, Status.ERROR, resource, "unreadable", lang, actual="unreadable",
+                                   reason=reason)
+    elif sign_in.last_sign_in is None:
+        finding = METADATA.finding(tenant, Status.FAIL, resource, "fallback_never", lang, expected="active",
+                                   actual="no sign-in recorded", reason=reason)
+    else:
+        finding = METADATA.finding(tenant, Status.ERROR, resource, "fallback_seen", lang, expected="active",
+                                   actual=f"last sign-in {sign_in.last_sign_in}", reason=reason,
+                                   when=sign_in.last_sign_in)
+    return replace(finding, remediation=UNREADABLE_REMEDIATION[lang])
+
+
+def _matches(connector: Connector, declared: ConnectorDeclaration) -> bool:
+    """The declared name, or the first label of the connector's FQDN (SAGE-SRV or SAGE-SRV.contoso.local)."""
+    if declared.machine_name is None:
+        return True
+    want, have = declared.machine_name.casefold(), connector.machine_name.casefold()
+    return have == want or have.split(".", 1)[0] == want
+
+
+def _key(version: str) -> tuple[int, ...]:
+    try:
+        return version_key(version)
+    except ValueError:
+        return ()
+
+
+def _at_least(version: str, minimum: str) -> bool:
+    key = _key(version)
+    return bool(key) and key >= version_key(minimum)

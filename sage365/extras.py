@@ -1,0 +1,95 @@
+"""The reads beyond Graph v1.0's two round trips, made only for tenants that need them.
+
+- Exchange Online, for tenants declaring add-ins: one `Get-App -OrganizationApp` call
+  (paged), for the `addin.deployment` check (sage365.exchange).
+- Graph beta, for tenants declaring `spec.connector`: the application proxy connectors,
+  and on a 403 the connector app's sign-in activity (sage365.graph.connectors).
+
+They run after the Graph snapshot, only when its `GET /organization` confirmed the
+tenant, with the same tenant's credential; a failure is recorded in Snapshot.errors under
+its own Part and never touches the parts Graph read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import httpx
+
+from sage365.catalog import Catalog
+from sage365.declaration import Tenant
+from sage365.graph.redact import redact
+from sage365.snapshot import Part, Snapshot
+
+
+def needs_exchange(tenant: Tenant) -> bool:
+    return bool(tenant.addins)
+
+
+def needs_connectors(tenant: Tenant) -> bool:
+    return tenant.connector is not None
+
+
+async def complete(snapshot: Snapshot, tenant: Tenant, catalog: Catalog, *, graph_url: str | None,
+                   exchange_url: str | None, credential: Any) -> Snapshot:
+    """`snapshot` with the organization apps and connectors the tenant needs added."""
+    if Part.ORGANIZATION in snapshot.errors or not (needs_exchange(tenant) or needs_connectors(tenant)):
+        return snapshot  # the tenant was not confirmed: nothing more is sent for it
+    changes: dict[str, Any] = {}
+    errors = dict(snapshot.errors)
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as http:
+        if needs_exchange(tenant):
+            apps, error = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
+            if error is None:
+                changes["organization_apps"] = apps
+            else:
+                errors[Part.ORGANIZATION_APPS] = error
+        if needs_connectors(tenant):
+            connectors, sign_in, error = await _connectors(tenant, catalog, graph_url, credential, http)
+            changes["connectors"] = connectors if error is None else None
+            changes["connector_sign_in"] = sign_in
+            if error is not None:
+                errors[Part.CONNECTORS] = error
+    return dataclasses.replace(snapshot, errors=errors, **changes)
+
+
+async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url: str | None, credential: Any,
+                             http: httpx.AsyncClient) -> tuple[dict, str | None]:
+    from sage365.exchange import apps, client
+
+    base = client.exchange_url_from(exchange_url, graph_url)
+    try:
+        tokens = client.token_source(tenant.tenant_id, credential=credential, sandbox=base is not None and credential is None)
+        exchange = client.ExchangeClient(tenant.tenant_id, tokens, base_url=base, http=http)
+        return await apps.organization_apps(exchange), None
+    except client.ExchangeError as exc:
+        return {}, f"Exchange Online, Get-App -OrganizationApp: {exc.describe()}"
+    except Exception as exc:  # a bug or an unexpected library error: this part only
+        return {}, redact(f"Exchange Online, Get-App -OrganizationApp: {type(exc).__name__}: {exc}")
+
+
+async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, credential: Any,
+                      http: httpx.AsyncClient) -> tuple[tuple, Any, str | None]:
+    from sage365.graph import connectors as beta
+
+    reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=credential, http=http)
+    try:
+        return await beta.read_connectors(reader), None, None
+    except beta.BetaError as exc:
+        error = f"Graph beta {beta.CONNECTORS_PATH}: {exc.describe()}"
+        if exc.status != 403:
+            return (), None, error
+    except Exception as exc:
+        return (), None, redact(f"Graph beta {beta.CONNECTORS_PATH}: {type(exc).__name__}: {exc}")
+    # 403: the identity may not read connectors (Microsoft documents only ReadWrite
+    # permissions for them); the connector app's sign-ins are the fallback signal.
+    app = catalog.apps.get(tenant.connector.app) if tenant.connector else None
+    if app is None:
+        return (), None, error
+    try:
+        return (), await beta.read_sign_in(reader, app.app_id), error
+    except beta.BetaError as exc:
+        return (), None, f"{error}; fallback {beta.SIGN_INS_PATH}: {exc.describe()}"
+    except Exception as exc:
+        return (), None, redact(f"{error}; fallback {beta.SIGN_INS_PATH}: {type(exc).__name__}: {exc}")

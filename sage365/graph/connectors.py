@@ -1,0 +1,133 @@
+"""Application proxy connectors (step 7's "Connecteur Microsoft 365"), from Graph beta.
+
+`GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors` (status active or
+inactive, machineName, version). It is a beta API, and Graph's `$batch` runs on one
+version, so this is one request of its own, sent only for tenants that declare
+`spec.connector`. Microsoft documents only ReadWrite permissions for it
+(Directory.ReadWrite.All; OnPremisesPublishingProfiles.ReadWrite.All also exists as an
+application permission): an identity with read rights only gets 403. Then the fallback
+signal is the Sage connector app's last sign-in, from
+`GET /beta/reports/servicePrincipalSignInActivities?$filter=appId eq '...'`
+(AuditLog.Read.All or Directory.Read.All, application permissions documented), and the
+finding stays `error` or `fail`, never `pass`.
+
+Plain httpx with the tenant's own token (no msgraph model exists for these beta types in
+the v1.0 SDK); 429/503/504 are retried after Retry-After like the Exchange client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from sage365.graph.batch import retry_after
+from sage365.graph.redact import redact
+from sage365.snapshot import Connector, SignInActivity
+
+GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+CONNECTORS_PATH = "/onPremisesPublishingProfiles/applicationProxy/connectors"
+SIGN_INS_PATH = "/reports/servicePrincipalSignInActivities"
+RETRY_STATUSES = frozenset({429, 503, 504})
+
+
+class BetaError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, redact(message)
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        head = " ".join(p for p in (str(self.status) if self.status else "", self.code) if p)
+        return f"{head}: {self.message}" if head else self.message
+
+
+def beta_url(graph_url: str | None) -> str:
+    """The beta root beside a v1.0 root: https://graph.microsoft.com/beta, or the sandbox's."""
+    base = (graph_url or "https://graph.microsoft.com/v1.0").rstrip("/")
+    return (base[: -len("/v1.0")] if base.endswith("/v1.0") else base) + "/beta"
+
+
+class BetaReader:
+    """GETs under /beta for one tenant, paged, with the tenant's token."""
+
+    def __init__(self, tenant_id: str, *, graph_url: str | None, credential: Any, http: httpx.AsyncClient,
+                 max_attempts: int = 4, max_wait: float = 30.0) -> None:
+        self.tenant_id = tenant_id
+        self.root = beta_url(graph_url)
+        self._credential = credential
+        self._http = http
+        self._max_attempts, self._max_wait = max_attempts, max_wait
+        self.requests = 0
+
+    async def _token(self) -> str:
+        if self._credential is None:
+            return f"sandbox.{self.tenant_id}"
+        token = self._credential.get_token(GRAPH_SCOPE)
+        if inspect.isawaitable(token):
+            token = await token
+        return token.token
+
+    async def collection(self, path: str) -> list[dict[str, Any]]:
+        headers = {"Authorization": f"Bearer {await self._token()}", "Accept": "application/json"}
+        url: str | None = self.root + path
+        items: list[dict[str, Any]] = []
+        waited = 0.0
+        while url is not None:
+            attempt = 0
+            while True:
+                attempt += 1
+                self.requests += 1
+                try:
+                    response = await self._http.get(url, headers=headers)
+                except httpx.HTTPError as exc:
+                    if attempt < self._max_attempts:
+                        continue
+                    raise BetaError(0, "NoResponse", f"{type(exc).__name__}: {exc}") from None
+                delay = retry_after(dict(response.headers)) or 1.0
+                if response.status_code in RETRY_STATUSES and attempt < self._max_attempts and waited + delay <= self._max_wait:
+                    waited += delay
+                    await asyncio.sleep(delay)
+                    continue
+                break
+            if response.status_code >= 400:
+                raise _error(response)
+            try:
+                page = response.json()
+                items.extend(page.get("value", []))
+            except (ValueError, AttributeError, TypeError):
+                raise BetaError(response.status_code, "MalformedResponse", "the body is not a Graph collection") from None
+            url = page.get("@odata.nextLink") or None
+            if url is not None and httpx.URL(url).host != httpx.URL(self.root).host:
+                raise BetaError(200, "UnexpectedNextLink", "@odata.nextLink leaves Microsoft Graph's host")
+        return items
+
+
+def _error(response: httpx.Response) -> BetaError:
+    try:
+        error = response.json().get("error") or {}
+        code, message = str(error.get("code") or ""), str(error.get("message") or "")
+    except (ValueError, AttributeError):
+        code, message = "", ""
+    return BetaError(response.status_code, code, message or response.reason_phrase)
+
+
+def connector(obj: dict[str, Any]) -> Connector:
+    return Connector(id=str(obj.get("id") or ""), machine_name=str(obj.get("machineName") or ""),
+                     status=str(obj.get("status") or ""), version=str(obj.get("version") or ""),
+                     external_ip=str(obj.get("externalIp") or ""))
+
+
+async def read_connectors(reader: BetaReader) -> tuple[Connector, ...]:
+    return tuple(connector(o) for o in await reader.collection(CONNECTORS_PATH))
+
+
+async def read_sign_in(reader: BetaReader, app_id: str) -> SignInActivity:
+    """The app's last sign-in (any kind); last_sign_in None when it has none or is not listed."""
+    query = quote(f"appId eq '{app_id}'", safe="")
+    rows = await reader.collection(f"{SIGN_INS_PATH}?$filter={query}")
+    row = next((r for r in rows if str(r.get("appId", "")).lower() == app_id.lower()), None)
+    last = ((row or {}).get("lastSignInActivity") or {}).get("lastSignInDateTime")
+    return SignInActivity(app_id=app_id, last_sign_in=str(last) if last else None)
