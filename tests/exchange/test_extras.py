@@ -1,0 +1,93 @@
+"""The reads beside Graph's two round trips, through the engine, against the sandbox:
+connectors (paged, 403 with the sign-in fallback) and Exchange refusals as findings."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from pathlib import Path
+
+from sage365 import engine
+from sage365.catalog import load_catalog
+from sage365.declaration import load_tenant
+from sage365.findings import Status
+from sage365.sandbox.state import read_raw
+from sage365.snapshot import Connector, Part, SignInActivity
+from tests.sandbox_fixtures import CONTOSO, DEMO_STATE, FABRIKAM
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog(ROOT / "catalog" / "catalog.yaml")
+CONTOSO_TENANT = load_tenant(ROOT / "tenants" / "contoso.yaml")
+CONNECTORS = "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors"
+SIGN_INS = "GET /beta/reports/servicePrincipalSignInActivities"
+
+
+def demo_with(**contoso: object) -> dict:
+    raw = json.loads(json.dumps(read_raw(DEMO_STATE)))
+    raw["tenants"][CONTOSO].update(contoso)
+    return raw
+
+
+def read(server, tenant=CONTOSO_TENANT):
+    return asyncio.run(engine.read_tenant(tenant, CATALOG, graph_url=server.base_url, extras=True))
+
+
+def findings(server, check: str):
+    result = engine.evaluate(CONTOSO_TENANT, CATALOG, read(server), today=dt.date(2026, 11, 28))
+    return [(f.status, f.resource, f.message) for f in result.findings if f.check == check]
+
+
+def test_connectors_are_read_page_by_page(sandbox_server):
+    second = {"id": "c2", "machineName": "SAGE100-SRV", "status": "inactive", "version": "1.5.1000.0"}
+    raw = demo_with()
+    raw["tenants"][CONTOSO]["connectors"].append(second)
+    server = sandbox_server(raw, page_size=1)
+    snapshot = read(server)
+    assert snapshot.connectors == (
+        Connector("10000000-0004-4000-8000-000000000001", "SAGE100-SRV.contoso.local", "active", "1.5.3437.0", "203.0.113.10"),
+        Connector("c2", "SAGE100-SRV", "inactive", "1.5.1000.0", ""))
+    assert server.stats.requests(CONTOSO, CONNECTORS) == 2
+    assert Part.CONNECTORS not in snapshot.errors
+
+
+def test_connectors_denied_fall_back_on_the_connector_apps_sign_ins_and_never_pass(sandbox_server):
+    server = sandbox_server(demo_with(connectorsDenied=True))
+    snapshot = read(server)
+    assert snapshot.connectors is None
+    assert snapshot.connector_sign_in == SignInActivity("00000000-5a6e-4000-8000-000000000003", "2026-11-27T07:58:00Z")
+    assert snapshot.errors[Part.CONNECTORS] == (
+        "Graph beta /onPremisesPublishingProfiles/applicationProxy/connectors: 403 Authorization_RequestDenied: "
+        "Insufficient privileges to complete the operation.")
+    assert server.stats.requests(CONTOSO, SIGN_INS) == 1
+    [(status, resource, message)] = findings(server, "connector.status")
+    assert (status, resource) == (Status.ERROR, "SAGE100-SRV")
+    assert message.endswith("fallback signal: the connector app last signed in at 2026-11-27T07:58:00Z, "
+                            "which does not prove the connector is active")
+
+
+def test_a_connector_app_that_never_signed_in_fails(sandbox_server):
+    server = sandbox_server(demo_with(connectorsDenied=True, servicePrincipalSignInActivities=[]))
+    [(status, _, message)] = findings(server, "connector.status")
+    assert status is Status.FAIL
+    assert message.endswith("fallback signal: the connector app has no sign-in recorded")
+
+
+def test_exchange_refusing_the_identity_is_an_error_finding_per_add_in(sandbox_server):
+    server = sandbox_server(demo_with(exchangeDenied=True))
+    assert findings(server, "addin.deployment") == [(
+        Status.ERROR, "sage-contact",
+        "Could not read the organization's add-ins: Exchange Online, Get-App -OrganizationApp: 403 Forbidden: Get-App: "
+        "The caller doesn't have the permissions to run this cmdlet: it needs Exchange.ManageAsApp and an Exchange "
+        "administrator role.")]
+    # Graph's parts are untouched by Exchange's refusal.
+    assert [f.status for f in engine.evaluate(CONTOSO_TENANT, CATALOG, read(server), today=dt.date(2026, 11, 28)).findings
+            if f.check == "addin.members"] == [Status.PASS, Status.PASS]
+
+
+def test_a_tenant_needing_neither_sends_neither(demo_sandbox):
+    fabrikam = load_tenant(ROOT / "tenants" / "fabrikam.yaml")
+    snapshot = read(demo_sandbox, fabrikam)
+    assert (snapshot.organization_apps, snapshot.connectors) == (None, None)
+    assert demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"] == {
+        FABRIKAM: {"GET /organization": 1, "POST /$batch": 1}}

@@ -1,0 +1,71 @@
+"""Add-in manifests: what Centralized Deployment needs (<Id>, <Version>, a Mailbox host), and
+the catalogue refusing a manifest without it, with the catalogue's file and line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sage365.catalog import load_catalog
+from sage365.declaration import DeclarationError
+from sage365.manifest import Manifest, ManifestError, load_manifest, parse_manifest, version_key
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = 'xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"'
+
+
+def xml(inner: str, root: str = "OfficeApp") -> bytes:
+    return f"<?xml version='1.0'?><{root} {NS}>{inner}</{root}>".encode()
+
+
+GOOD = "<Id>00000000-5A6E-4000-8000-0000000000A1</Id><Version>1.2</Version><Hosts><Host Name='Mailbox'/></Hosts>"
+
+
+def test_the_shipped_example_is_valid_and_marked_as_an_example():
+    path = ROOT / "catalog" / "addins" / "sage-contact.xml"
+    manifest = load_manifest(path)
+    assert (manifest.id, manifest.version, manifest.display_name, manifest.hosts) == (
+        "00000000-5a6e-4000-8000-0000000000a1", "1.0.0.0", "Sage Contact (example)", ("Mailbox",))
+    assert "EXAMPLE manifest" in path.read_text(encoding="utf-8")
+    assert manifest.id.startswith("00000000-5a6e-")  # the catalogue's example-id pattern
+
+
+def test_a_valid_manifest_parses_exactly():
+    data = xml(GOOD + "<DisplayName DefaultValue='Contact'/>")
+    assert parse_manifest(data, "m.xml") == Manifest(
+        path="m.xml", id="00000000-5a6e-4000-8000-0000000000a1", version="1.2", display_name="Contact",
+        hosts=("Mailbox",), data=data)
+    assert version_key("1.2") == version_key("1.2.0.0") < version_key("1.10")
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (xml("<Version>1.0</Version><Hosts><Host Name='Mailbox'/></Hosts>"), "m.xml: <OfficeApp><Id> is missing or empty"),
+    (xml("<Id>sage-contact</Id><Version>1.0</Version>"), "m.xml: <Id> 'sage-contact' is not a GUID"),
+    (xml("<Id>00000000-5a6e-4000-8000-0000000000a1</Id><Version>v1</Version>"), "m.xml: <Version> 'v1' is not n[.n[.n[.n]]]"),
+    (xml("<Id>00000000-5a6e-4000-8000-0000000000a1</Id><Version>1.0</Version><Hosts><Host Name='Document'/></Hosts>"),
+     'm.xml: <Hosts> must include <Host Name="Mailbox"/> for an Outlook add-in (found: Document)'),
+    (xml(GOOD, root="Manifest"), "m.xml: root element is <Manifest>, expected <OfficeApp> (an XML add-in manifest)"),
+    (b"<OfficeApp><Id>", "m.xml: not well-formed XML: no element found: line 1, column 15"),
+    (b'<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x "xxxxxxxx"><!ENTITY y "&x;&x;&x;">]><OfficeApp>&y;</OfficeApp>',
+     "m.xml: refused: EntitiesForbidden (entities and DTDs are not allowed)"),
+    (b" " * (256 * 1024 + 1), "m.xml: manifest is 262145 bytes, over the 262144 bytes Microsoft 365 accepts"),
+])
+def test_what_cannot_be_deployed_is_refused_with_the_reason(data, message):
+    with pytest.raises(ManifestError) as refused:
+        parse_manifest(data, "m.xml")
+    assert str(refused.value) == message
+
+
+def test_the_catalogue_refuses_a_manifest_without_a_mailbox_host(tmp_path):
+    catalog = (ROOT / "tests" / "checks" / "fixtures" / "catalog.yaml").read_text(encoding="utf-8")
+    (tmp_path / "catalog.yaml").write_text(catalog, encoding="utf-8")
+    (tmp_path / "addins").mkdir()
+    (tmp_path / "addins" / "sage-contact.xml").write_bytes(xml("<Id>00000000-5a6e-4000-8000-0000000000a1</Id><Version>1</Version>"))
+    with pytest.raises(DeclarationError) as refused:
+        load_catalog(tmp_path / "catalog.yaml")
+    line = next(n for n, text in enumerate(catalog.splitlines(), 1) if "addin:" in text)
+    assert str(refused.value) == (
+        f"{tmp_path / 'catalog.yaml'}:{line}:15: spec.apps.sage-contact.addin.manifest: "
+        f"{tmp_path / 'addins' / 'sage-contact.xml'}: <Hosts> must include <Host Name=\"Mailbox\"/> for an Outlook add-in "
+        "(found: none)")
