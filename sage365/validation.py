@@ -82,6 +82,10 @@ def tenant_problems(tenant: Tenant, catalog: Catalog, today: dt.date) -> list[Pr
                 problems.append(doc.problem(where + ("users", u), f"spec.addins[{index}].users[{u}]: '{upn}' is listed twice"))
             seen.add(upn.casefold())
 
+    if tenant.connector is not None and tenant.connector.app not in catalog.apps:
+        problems.append(doc.problem(("spec", "connector", "app"), f"spec.connector.app: unknown catalogue key "
+                                    f"'{tenant.connector.app}' (its sign-ins are the connector's fallback signal)"))
+
     for index, waiver in enumerate(tenant.waivers):
         if waiver.expires < today:
             problems.append(doc.problem(("spec", "waivers", index, "expires"),
