@@ -113,7 +113,7 @@ def stack_file_text(tenant: Tenant, client_id: str | None = None) -> str:
         f"# azuread:tenantId must equal spec.tenantId in tenants/{name}.yaml: the program refuses to run otherwise.",
     ]
     if client_id is None:
-        lines.append("# Set the deployment app registration's client id with: pulumi config set azuread:clientId <appId>")
+        lines.append("# Sign-in: the CI jobs give the app's client id (ARM_CLIENT_ID, docs/ci.md); no azuread:clientId here.")
     lines += ["config:", f"  {TENANT_ID_KEY}: {tenant.tenant_id}"]
     if client_id is not None:
         lines.append(f"  azuread:clientId: {client_id}")

@@ -86,7 +86,7 @@ def test_sync_writes_only_the_missing_file_and_deletes_nothing(tree):
     assert after["stacks/Pulumi.fabrikam.yaml"].decode() == (
         "# Pulumi stack for tenant 'fabrikam' (tenants/fabrikam.yaml). One stack per customer tenant.\n"
         "# azuread:tenantId must equal spec.tenantId in tenants/fabrikam.yaml: the program refuses to run otherwise.\n"
-        "# Set the deployment app registration's client id with: pulumi config set azuread:clientId <appId>\n"
+        "# Sign-in: the CI jobs give the app's client id (ARM_CLIENT_ID, docs/ci.md); no azuread:clientId here.\n"
         "config:\n"
         "  azuread:tenantId: 22222222-2222-4222-8222-222222222222\n"
         '  azuread:useOidc: "true"\n'
