@@ -25,6 +25,9 @@ class Addin:
     requires_assignment: bool = True
     # The parsed manifest (<Id>, <Version>, hosts); None only for catalogues built in code.
     info: Manifest | None = field(default=None, compare=False, repr=False)
+    # How the partner names the add-in's assignment groups (`sage365 export` finds them by
+    # it): a display-name prefix, by default the app's display name.
+    group_prefix: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,7 +84,7 @@ def parse_catalog(document: Document) -> Catalog:
             example=entry.get("example", False),
             delegated_scopes=tuple(entry.get("delegatedScopes", ())),
             app_roles=tuple(entry.get("appRoles", ())),
-            addin=_addin(base, addin) if addin else None,
+            addin=_addin(base, addin, entry["displayName"]) if addin else None,
         )
     return Catalog(
         apps=apps,
@@ -96,13 +99,13 @@ def parse_catalog(document: Document) -> Catalog:
     )
 
 
-def _addin(base: Path, entry: Mapping) -> Addin:
+def _addin(base: Path, entry: Mapping, app_name: str) -> Addin:
     path = base / entry["manifest"]
     try:
         info = load_manifest(path)
     except ManifestError:
         info = None  # load_catalog reports it with the catalogue's line; parse_catalog stays total
-    return Addin(path, entry.get("requiresAssignment", True), info)
+    return Addin(path, entry.get("requiresAssignment", True), info, entry.get("groupNamePrefix", app_name))
 
 
 def load_catalog(path: str | Path = DEFAULT_CATALOG) -> Catalog:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime as dt
 import inspect
-from typing import Any, Callable, Sequence
+from typing import Any, AsyncIterator, Callable, Sequence
 
 from sage365 import extras as services
 from sage365.catalog import Catalog
@@ -39,6 +40,53 @@ async def _close(obj: Any) -> None:
         pass
 
 
+class NoClient(Exception):
+    """No client could be made for a tenant (no credential, a blank Graph URL); the message says why, redacted."""
+
+
+@contextlib.asynccontextmanager
+async def tenant_client(
+    tenant_id: str,
+    *,
+    graph_url: str | None = None,
+    credential: Any = None,
+    credential_factory: CredentialFactory | None = None,
+) -> AsyncIterator[tuple[Any, Any]]:
+    """(a GraphServiceClient of the tenant's own, its credential), closed afterwards with what this call created.
+
+    Without graph_url: real Graph with `credential`, else credential_factory(tenant_id),
+    else the environment's credential (sage365.graph.credentials). With graph_url and no
+    credential: the sandbox's static token for this tenant. NoClient when none can be made.
+    """
+    from sage365.graph import (
+        client as graph,  # msgraph: imported on first use, not on import
+    )
+
+    try:
+        graph_url = graph.graph_url_from_env(graph_url)
+    except ValueError as exc:
+        raise NoClient(str(exc)) from None
+    owned = credential is None  # close only what this call created; the caller's stays open
+    try:
+        if credential is None and credential_factory is not None:
+            credential = credential_factory(tenant_id)
+        elif credential is None and graph_url is None:
+            from sage365.graph.credentials import credential_for
+
+            credential = credential_for(tenant_id)
+    except Exception as exc:
+        raise NoClient(redact(f"no credential for tenant {tenant_id}: {exc}")) from None
+    http = None
+    try:
+        # Inside the try: a malformed --graph-url must be this tenant's error, not a leak of the credential.
+        http = graph.make_http_client(graph_url or graph.GRAPH_URL)
+        yield graph.graph_client(tenant_id, graph_url=graph_url, credential=credential, http_client=http), credential
+    finally:
+        await _close_http(http)
+        if owned:
+            await _close(credential)
+
+
 async def read_tenant(
     tenant: Tenant,
     catalog: Catalog,
@@ -48,51 +96,27 @@ async def read_tenant(
     credential_factory: CredentialFactory | None = None,
     extras: bool = False,
 ) -> Snapshot:
-    """One tenant's Snapshot through a client of its own; any failure becomes Snapshot.errors.
+    """One tenant's Snapshot through a client of its own (tenant_client); any failure becomes Snapshot.errors.
 
     extras: also read what the tenant needs beyond Graph v1.0 (Exchange's organization apps,
     Graph beta's connectors: sage365.extras); without it those parts are None (not read).
-
-    Without graph_url: real Graph with `credential`, else credential_factory(tenant_id),
-    else the environment's credential (sage365.graph.credentials). With graph_url and no
-    credential: the sandbox's static token for this tenant.
     """
-    from sage365.graph import (
-        client as graph,  # msgraph: imported on first use, not on import
-    )
+    from sage365.graph import client as graph
     from sage365.graph.reader import failed, read_snapshot
 
-    owned = credential is None  # close only what this call created; the caller's stays open
     try:
-        graph_url = graph.graph_url_from_env(graph_url)
-    except ValueError as exc:
+        async with tenant_client(tenant.tenant_id, graph_url=graph_url, credential=credential,
+                                 credential_factory=credential_factory) as (client, used):
+            snapshot = await read_snapshot(client, tenant, catalog)
+            if not extras:
+                return snapshot
+            # Exchange's organization apps and Graph beta's connectors, only for tenants that need them.
+            return await services.complete(snapshot, tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
+                                           exchange_url=None, credential=used)
+    except NoClient as exc:
         return failed(tenant.tenant_id, str(exc))
-    try:
-        if credential is None and credential_factory is not None:
-            credential = credential_factory(tenant.tenant_id)
-        elif credential is None and graph_url is None:
-            from sage365.graph.credentials import credential_for
-
-            credential = credential_for(tenant.tenant_id)
-    except Exception as exc:
-        return failed(tenant.tenant_id, redact(f"no credential for tenant {tenant.tenant_id}: {exc}"))
-    http = None
-    try:
-        # Inside the try: a malformed --graph-url must be this tenant's error, not a traceback.
-        http = graph.make_http_client(graph_url or graph.GRAPH_URL)
-        client = graph.graph_client(tenant.tenant_id, graph_url=graph_url, credential=credential, http_client=http)
-        snapshot = await read_snapshot(client, tenant, catalog)
-        if not extras:
-            return snapshot
-        # Exchange's organization apps and Graph beta's connectors, only for tenants that need them.
-        return await services.complete(snapshot, tenant, catalog, graph_url=graph_url, exchange_url=None,
-                                       credential=credential)
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
         return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
-    finally:
-        await _close_http(http)
-        if owned:
-            await _close(credential)
 
 
 async def _close_http(http: Any) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from sage365.cli import affected, ci, drift, sandbox, stacks, validate
+from sage365.cli import affected, ci, drift, export, sandbox, stacks, validate
 
 app = typer.Typer(
     name="sage365",
@@ -22,6 +22,7 @@ app.command("drift")(drift.drift)
 app.command("affected")(affected.affected)
 app.add_typer(stacks.app, name="stacks", help="Pulumi stack files kept in line with tenant files.")
 app.add_typer(ci.app, name="ci", help="Steps of the GitHub workflows (docs/ci.md).")
+app.command("export")(export.export)
 app.add_typer(sandbox.app, name="sandbox", help="The local Microsoft Graph sandbox.")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import shutil
 import sys
 from enum import Enum
@@ -20,12 +19,11 @@ from typing import Callable, Optional
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
-from sage365.cli.options import parse_today, tenant_paths
+from sage365.cli.options import graph_url_option, parse_today, tenant_paths
 from sage365.declaration import DeclarationError, Tenant, load_tenant
 from sage365.files import OutputError, check_output, write_atomic
 from sage365.findings import TenantResult, exit_code
 
-GRAPH_URL_ENV = "SAGE365_GRAPH_URL"  # as sage365.graph.client's, without importing msgraph here
 PROGRESS_THRESHOLD = 10  # fewer tenants than this finish before a bar would be worth drawing
 # Each tenant in flight holds a client, a credential and up to 20 connections: past a few
 # hundred, a run exhausts file descriptors and Graph's per-app throttling long before it goes faster.
@@ -48,18 +46,6 @@ class Lang(str, Enum):
 def _fail(message: str) -> typer.Exit:
     typer.echo(f"sage365 drift: {message}", err=True)
     return typer.Exit(2)
-
-
-def _graph_url(value: str | None) -> str | None:
-    """--graph-url or $SAGE365_GRAPH_URL; set but blank is a mistake (an unset CI variable),
-    never a reason to fall back to production Graph."""
-    from_env = os.environ.get(GRAPH_URL_ENV)
-    if value is None and from_env is not None:
-        value = from_env  # click drops an empty variable: look at it ourselves
-    if value is not None and not value.strip():
-        source = "--graph-url" if from_env is None or value != from_env else f"${GRAPH_URL_ENV}"
-        raise _fail(f"{source} is empty: give the sandbox's URL, or unset it to read the real Microsoft Graph")
-    return value.strip() if value is not None else None
 
 
 def load_tenants(paths: list[Path] | None) -> list[Tenant]:
@@ -114,7 +100,7 @@ def drift(
 ) -> None:
     """Report drift between live tenants and their declarations. Exit 0 compliant, 1 drift, 2 error."""
     day = parse_today(today)
-    graph_url = _graph_url(graph_url)
+    graph_url = graph_url_option("drift", graph_url)
     if output is not None:  # refused now, not after every tenant has been read
         try:
             check_output(output)

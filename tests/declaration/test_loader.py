@@ -87,7 +87,7 @@ def test_catalogue_loads_exactly():
         example=True,
         delegated_scopes=("openid", "profile", "offline_access", "User.Read", "Contacts.ReadWrite", "Mail.Read"),
         app_roles=(),
-        addin=Addin(Path("catalog/addins/sage-contact.xml"), requires_assignment=True),
+        addin=Addin(Path("catalog/addins/sage-contact.xml"), requires_assignment=True, group_prefix="Sage Contact"),
     )
     assert sorted(catalog.apps) == ["sage-business-center", "sage-connector", "sage-contact"]
     assert catalog.compatible_skus(None) == (

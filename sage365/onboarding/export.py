@@ -1,0 +1,201 @@
+"""`sage365 export`'s engine: discover tenants, declare them, validate, write the files.
+
+Tenants are read concurrently, each through a client and credential of its own
+(engine.tenant_client); one tenant's failure is its own result and never stops the
+others. Names are settled in the order the tenants were given, so two tenants that would
+get the same file name fail the same way on every run. Each declaration is checked by
+`sage365 validate`'s own code before anything is written; files are written atomically
+and never replace an existing one without `force` (and even then, never a file that
+declares another tenant). Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import yaml
+
+from sage365.catalog import Catalog
+from sage365.files import OutputError, write_atomic
+from sage365.graph.redact import redact
+from sage365.onboarding.declare import Declared, declare, default_name
+from sage365.onboarding.discovery import Discovery, DiscoveryError, discover
+
+SLUG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One tenant to export: its id, and the name (slug) to give it, if not derived."""
+
+    tenant_id: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Options:
+    catalog: Catalog
+    output: Path = Path(".")  # tenants/ and stacks/ are written under it
+    graph_url: str | None = None
+    force: bool = False
+    addin_group_names: Mapping[str, str] = field(default_factory=dict)  # catalogue key -> group name
+    credential_factory: Callable[[str], object] | None = None
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The outcome for one tenant: the files written, or why not."""
+
+    tenant_id: str
+    name: str | None = None
+    files: tuple[Path, ...] = ()
+    error: str | None = None
+    discovery: Discovery | None = None
+    declared: Declared | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+async def read(target: Target, options: Options) -> Discovery | str:
+    """One tenant's Discovery, or the message saying why it could not be read."""
+    from sage365.engine import NoClient, tenant_client
+
+    try:
+        async with tenant_client(target.tenant_id, graph_url=options.graph_url,
+                                 credential_factory=options.credential_factory) as (client, _):
+            return await discover(client.request_adapter, target.tenant_id, options.catalog,
+                                  addin_group_names=options.addin_group_names)
+    except (DiscoveryError, NoClient) as exc:
+        return str(exc)
+    except Exception as exc:  # a bug or an unexpected library error: this tenant only
+        return redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
+
+
+async def discover_all(targets: Sequence[Target], options: Options, *, concurrency: int = 16,
+                       progress: Callable[[Target, bool], None] | None = None) -> list[tuple[Discovery | str, float]]:
+    """Every target's Discovery (or error) with its read time, in `targets` order."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1")
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(target: Target) -> tuple[Discovery | str, float]:
+        async with gate:
+            start = time.perf_counter()
+            found = await read(target, options)
+            elapsed = time.perf_counter() - start
+        if progress is not None:
+            progress(target, isinstance(found, Discovery))
+        return found, elapsed
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def export_all(targets: Sequence[Target], options: Options, *, concurrency: int = 16,
+               progress: Callable[[Target, bool], None] | None = None) -> list[Exported]:
+    """Discover, declare, validate and write every target; results in `targets` order."""
+    found = asyncio.run(discover_all(targets, options, concurrency=concurrency, progress=progress))
+    environment = "sandbox" if options.graph_url else "production"
+    claimed: dict[str, str] = {}
+    results = []
+    for target, (discovery, seconds) in zip(targets, found):
+        if isinstance(discovery, str):
+            results.append(Exported(target.tenant_id, target.name, error=discovery, seconds=seconds))
+            continue
+        name = target.name or default_name(discovery)
+        if name in claimed:
+            results.append(Exported(target.tenant_id, name, discovery=discovery, seconds=seconds, error=(
+                f"the name '{name}' is already that of tenant {claimed[name]} in this export: "
+                f"give this one its own (`{target.tenant_id} NAME` in the list, or --name)")))
+            continue
+        claimed[name] = target.tenant_id
+        declared = declare(discovery, options.catalog, name=name, environment=environment,
+                           addin_group_names=dict(options.addin_group_names))
+        stack, error = checked(declared, options.catalog)
+        error = error or write(declared, stack, discovery.tenant_id, options)
+        files = () if error else (tenant_path(options.output, name), stack_path(options.output, name))
+        results.append(Exported(target.tenant_id, name, files, error, discovery, declared, seconds))
+    return results
+
+
+def tenant_path(output: Path, name: str) -> Path:
+    return output / "tenants" / f"{name}.yaml"
+
+
+def stack_path(output: Path, name: str) -> Path:
+    return output / "stacks" / f"Pulumi.{name}.yaml"
+
+
+def checked(declared: Declared, catalog: Catalog) -> tuple[str, str | None]:
+    """(stack file text, None) when `sage365 validate`'s own code accepts the pair, run on a
+    private copy; else ("", why). The stack file is sage365.stacks' (as `stacks sync` writes it)."""
+    from sage365.declaration import DeclarationError, load_tenant
+    from sage365.stacks import stack_file_text
+    from sage365.validation import validate
+
+    with tempfile.TemporaryDirectory(prefix="sage365-export-") as folder:
+        root = Path(folder)
+        (root / "tenants").mkdir()
+        (root / "stacks").mkdir()
+        path = tenant_path(root, declared.name)
+        path.write_text(declared.tenant_yaml, encoding="utf-8")
+        try:
+            stack = stack_file_text(load_tenant(path))
+        except DeclarationError as exc:
+            return "", _bug("; ".join(p.message for p in exc.problems))
+        stack_path(root, declared.name).write_text(stack, encoding="utf-8")
+        result = validate([path], catalog, today=dt.date.today(), stacks_dir=root / "stacks")
+    if result.errors:
+        return "", _bug("; ".join(p.message for p in result.errors))
+    return stack, None
+
+
+def _bug(details: str) -> str:
+    # Never the tenant's fault: say so, with validate's own words.
+    return f"the exported declaration does not validate (a sage365 bug, please report it): {details}"
+
+
+def _declared_tenant(path: Path) -> str | None:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return str(data["spec"]["tenantId"]).lower()
+    except Exception:  # unreadable or not a declaration: treated as another tenant's
+        return None
+
+
+def write(declared: Declared, stack_text: str, tenant_id: str, options: Options) -> str | None:
+    """Write both files; None when written, else why nothing was."""
+    tenant_file, stack = tenant_path(options.output, declared.name), stack_path(options.output, declared.name)
+    existing = [p for p in (tenant_file, stack) if p.exists()]
+    if existing and not options.force:
+        return f"{', '.join(map(str, existing))}: already exists (use --force to replace it)"
+    if options.force and tenant_file.exists() and _declared_tenant(tenant_file) != tenant_id.lower():
+        return f"{tenant_file}: declares another tenant; not replaced, even with --force"
+    try:
+        tenant_file.parent.mkdir(parents=True, exist_ok=True)
+        stack.parent.mkdir(parents=True, exist_ok=True)
+        # Without --force the names are taken with replace=False (a hard link): a file that
+        # appeared since the check above is never replaced either.
+        write_atomic(tenant_file, declared.tenant_yaml, replace=options.force)
+        try:
+            write_atomic(stack, stack_text, replace=options.force)
+        except (FileExistsError, OutputError):
+            if not options.force:
+                tenant_file.unlink()  # created just above by this call: leave nothing half-done
+            raise
+    except FileExistsError as exc:
+        return f"{exc.filename or tenant_file}: created by someone else meanwhile; nothing was written"
+    except OutputError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"cannot write {exc.filename or tenant_file}: {exc.strerror or exc}"
+    return None
