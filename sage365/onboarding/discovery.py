@@ -27,60 +27,29 @@ from typing import Any, Mapping
 from urllib.parse import quote
 
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
+from sage365.graph import shapes
 from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_batch
+from sage365.graph.reader import EXPAND_LIMIT
 from sage365.graph.redact import redact
 
 Obj = dict[str, Any]
 
-USER_FIELDS = "id,userPrincipalName,displayName,accountEnabled,usageLocation"
-SP_FIELDS = "id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"
-EXPAND_LIMIT = 20  # Graph returns at most 20 objects for an $expand
-USER_TYPE = "#microsoft.graph.user"
-GROUP_TYPE = "#microsoft.graph.group"
+# Graph's field names and $select lists live in sage365.graph.shapes; the same ones are used here.
+USER_FIELDS = shapes.USER_SELECT
+SP_FIELDS = shapes.SERVICE_PRINCIPAL_SELECT
+USER_TYPE = shapes.USER_TYPE.lower()
+GROUP_TYPE = shapes.GROUP_TYPE.lower()
 
 
 class DiscoveryError(Exception):
     """The tenant could not be read completely; the message says what and why."""
 
 
-class RawJson:
-    """A kiota parsable that keeps a batch item's JSON as decoded, so discovery sees Graph's
-    own field names (and the snapshot keeps every field read) instead of SDK models."""
-
-    def __init__(self, body: Any) -> None:
-        if not isinstance(body, dict):
-            raise ValueError(f"expected a JSON object, got {type(body).__name__}")
-        value = body.get("value")
-        if "value" in body and not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-            raise ValueError("'value' is not a list of objects")
-        self.body = body
-        self.value = value
-        link = body.get("@odata.nextLink")
-        self.odata_next_link = link if isinstance(link, str) else None
-
-    @staticmethod
-    def create_from_discriminator_value(node: Any) -> "RawJson":
-        return RawJson(node._json_node)  # kiota's JsonParseNode holds the decoded JSON here
-
-    def get_field_deserializers(self) -> Mapping[str, Any]:
-        return _KEEP_ALL
-
-
-class _KeepAll(dict):
-    """Every field "has" a deserializer that does nothing: the JSON is already kept whole."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
-
-    def __getitem__(self, key: str) -> Any:
-        return _ignore
-
-
-def _ignore(node: Any) -> None:
-    return None
-
-
-_KEEP_ALL = _KeepAll()
+# Batch items are decoded to plain JSON objects, not to sage365.graph.shapes' Structs:
+# the snapshot must keep every field Graph sent (the Structs keep only what the checks
+# read), and export reads a few fields the checks do not (isInitial, usageLocation of every
+# Global Administrator). Field names are still Graph's, as in shapes.py.
+RAW = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -131,7 +100,7 @@ def _q(value: str) -> str:
 
 
 def _raw(rid: str, url: str, collection: bool = False) -> BatchRequest:
-    return BatchRequest(rid, url, RawJson, collection)
+    return BatchRequest(rid, url, RAW, collection)
 
 
 def addin_group_filter(catalog: Catalog, key: str, names: Mapping[str, str]) -> str:
@@ -192,9 +161,16 @@ class _Reader:
         return await send_batch(self.adapter, requests, policy=self.policy)
 
     def value(self, response: BatchResponse, what: str, *, absent_if_404: bool = False) -> Any:
-        """The response's JSON (a list for collections); None when absent or unreadable (recorded)."""
+        """The response's JSON (a list for collections); None when absent or unreadable (recorded).
+
+        Every object discovery reads is a Graph entity: one without a string `id` is a
+        malformed answer, an error naming the request, never data."""
         if response.ok:
-            return response.value.body if isinstance(response.value, RawJson) else response.value
+            objects = response.value if isinstance(response.value, list) else [response.value]
+            if all(isinstance(o, dict) and isinstance(o.get("id"), str) and o["id"] for o in objects):
+                return response.value
+            self.errors.append(redact(f"cannot read {what}: request {response.id!r}: an object without an id"))
+            return None
         if not (absent_if_404 and response.status == 404):
             self.errors.append(redact(f"cannot read {what}: {response.describe()}"))
         return None
