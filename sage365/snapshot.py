@@ -2,7 +2,8 @@
 
 sage365.graph builds a Snapshot from Microsoft Graph; checks read only these types, never
 msgraph-sdk's. A part that could not be read is recorded in `Snapshot.errors` under its
-Part name, and the checks that need it report `error`, never `pass`.
+Part name (or, when only one item of it failed, in `Snapshot.item_errors` under that
+item's key), and the checks that need it report `error`, never `pass`.
 """
 
 from __future__ import annotations
@@ -183,11 +184,18 @@ class Snapshot:
     connectors: tuple[Connector, ...] | None = None
     # Set only when the connectors could not be read and the fallback could: see CONNECTORS.
     connector_sign_in: SignInActivity | None = None
-    errors: Mapping[Part, str] = field(default_factory=dict)
+    errors: Mapping[Part, str] = field(default_factory=dict)  # parts that could not be read at all
+    # Reads that failed for one item of a part only, by part then item key (a catalogue app
+    # key; an add-in group's declared display name): only that item's checks are errors.
+    item_errors: Mapping[Part, Mapping[str, str]] = field(default_factory=dict)
 
     def error(self, *parts: Part) -> str | None:
-        """The first read error among `parts`, or None when all of them were read."""
+        """The first error among `parts` that stops the whole part, or None."""
         for part in parts:
             if part in self.errors:
                 return self.errors[part]
         return None
+
+    def error_for(self, part: Part, item: str) -> str | None:
+        """What stops judging `item` in `part`: the whole part's error, else that item's own, else None."""
+        return self.errors.get(part) or self.item_errors.get(part, {}).get(item)

@@ -34,9 +34,9 @@ METADATA = CheckMetadata(
 
 
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
-    unreadable = first_error(snapshot, (Part.GROUPS,))
     findings = []
     for addin in tenant.addins:
+        unreadable = first_error(snapshot, (Part.GROUPS,), addin.group)
         if unreadable:
             findings.append(METADATA.error(tenant, addin.group, *unreadable, lang))
             continue

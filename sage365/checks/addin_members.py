@@ -2,13 +2,17 @@
 
 One finding per user, so a waiver can name one UPN: a declared user who is not a member
 fails (they lack the add-in), and so does a member nobody declared (someone who left, or
-was added by hand). UPNs compare case-insensitively, as Entra compares them.
+was added by hand). UPNs compare case-insensitively, as Entra compares them. A group
+nested in the add-in's group gets an informational failure naming it (severity info: a
+warning, never drift), because Centralized Deployment does not reach nested groups' users.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sage365.catalog import Catalog
-from sage365.checks.base import CheckMetadata, find_group, first_error
+from sage365.checks.base import CheckMetadata, Text, find_group, first_error, localize
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import Part, Snapshot
@@ -42,14 +46,29 @@ METADATA = CheckMetadata(
                   "fr": "« {group} » n'a aucun membre et aucun n'est déclaré"},
         "empty_no_group": {"en": "Group '{group}' does not exist",
                            "fr": "Le groupe « {group} » n'existe pas"},
+        "nested": {"en": "'{nested}' is a group inside '{group}': Centralized Deployment does not reach the users "
+                         "of nested groups, so its members do not get the add-in through '{group}'",
+                   "fr": "« {nested} » est un groupe dans « {group} » : le déploiement centralisé n'atteint pas les "
+                         "utilisateurs des groupes imbriqués, ses membres ne reçoivent donc pas le complément par "
+                         "« {group} »"},
     },
 )
 
+# A nested group is a warning, not drift: only direct members count, which the other
+# findings already judge; this one says why a nested group's users are not among them.
+NESTED_REMEDIATION: Text = {
+    "en": "Declare the users who need the add-in in `users` (they become direct members of '{group}'), "
+          "and remove the nested group '{nested}' from '{group}' in the Entra admin centre.",
+    "fr": "Déclarez dans `users` les utilisateurs qui ont besoin du complément (ils deviennent membres directs "
+          "de « {group} »), et retirez le groupe imbriqué « {nested} » de « {group} » dans le centre "
+          "d'administration Entra.",
+}
+
 
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
-    unreadable = first_error(snapshot, (Part.GROUPS,))
     findings: list[Finding] = []
     for addin in tenant.addins:
+        unreadable = first_error(snapshot, (Part.GROUPS,), addin.group)
         if unreadable:
             findings.append(METADATA.error(tenant, addin.group, *unreadable, lang))
         else:
@@ -85,4 +104,9 @@ def _members(tenant: Tenant, snapshot: Snapshot, addin: AddinAssignment, lang: s
     if not findings:
         findings.append(METADATA.finding(tenant, Status.PASS, addin.group, "empty", lang,
                                          expected="no members", actual="no members", group=addin.group))
+    for nested in group.nested_groups:
+        finding = METADATA.finding(tenant, Status.FAIL, nested, "nested", lang, expected="direct user members only",
+                                   actual=f"nested group in {addin.group}", nested=nested, group=addin.group)
+        findings.append(replace(finding, severity=Severity.INFO,
+                                remediation=localize(NESTED_REMEDIATION, lang, nested=nested, group=addin.group)))
     return findings

@@ -131,10 +131,12 @@ class Check(Protocol):
         ...
 
 
-def first_error(snapshot: Snapshot, parts: Iterable[Part]) -> tuple[Part, str] | None:
-    """The first unreadable part among `parts` with its reason, or None."""
+def first_error(snapshot: Snapshot, parts: Iterable[Part], item: str | None = None) -> tuple[Part, str] | None:
+    """The first unreadable part among `parts` with its reason, or None. With `item` (a
+    catalogue app key, an add-in group's name) a failure of that item's own read counts
+    too, and another item's does not: each error is reported where it happened."""
     for part in parts:
-        reason = snapshot.error(part)
+        reason = snapshot.error(part) if item is None else snapshot.error_for(part, item)
         if reason is not None:
             return part, reason
     return None

@@ -59,9 +59,9 @@ def consents(
     lang: str, expected: Callable[[App], str],
 ) -> Iterator[Consent | Finding]:
     """For each declared consent: a Consent to check, or the finding that ends its check."""
-    unreadable = first_error(snapshot, parts)
     for key in tenant.consents:
         app = catalog.apps.get(key)
+        unreadable = first_error(snapshot, parts, key)
         if unreadable:
             yield meta.error(tenant, key, *unreadable, lang)
         elif app is None:

@@ -42,10 +42,10 @@ METADATA = CheckMetadata(
 
 
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
-    unreadable = first_error(snapshot, (Part.SERVICE_PRINCIPALS,))
     findings = []
     for key in tenant.consents:
         app = catalog.apps.get(key)
+        unreadable = first_error(snapshot, (Part.SERVICE_PRINCIPALS,), key)
         if unreadable:
             findings.append(METADATA.error(tenant, key, *unreadable, lang))
             continue

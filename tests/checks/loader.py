@@ -104,7 +104,7 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
         app_role_assignments=_grouped(assignments, "principal_id"),
         groups={
             g["displayName"]: Group(g["id"], g["displayName"], g.get("securityEnabled", True),
-                                    tuple(_user(m) for m in g.get("members", ())))
+                                    tuple(_user(m) for m in g.get("members", ())), tuple(g.get("nestedGroups", ())))
             for g in data.get("groups", ())
         },
         organization_apps={a.app_id: a for a in (app_from_json(o) for o in data["organizationApps"])}
@@ -113,6 +113,7 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
         connector_sign_in=SignInActivity(data["connectorSignIn"]["appId"], data["connectorSignIn"].get("lastSignIn"))
         if data.get("connectorSignIn") else None,
         errors={Part(k): v for k, v in data.get("errors", {}).items()},
+        item_errors={Part(k): dict(v) for k, v in data.get("itemErrors", {}).items()},
     )
 
 

@@ -14,7 +14,7 @@ from sage365.checks import BLOCKING, CHECKS, METADATA, result, run_checks
 from sage365.checks.base import LANGUAGES
 from sage365.checks.ids import CHECK_IDS
 from sage365.declaration import Waiver
-from sage365.findings import Status, TenantStatus
+from sage365.findings import Severity, Status, TenantStatus
 from tests.checks.loader import FIXTURES, catalog, load_case, snapshot, tenant
 
 CASES = sorted(p for p in FIXTURES.glob("*.*/*.yaml") if p.parent.name in CHECK_IDS)
@@ -94,6 +94,17 @@ def test_whole_tenant_in_order_and_informational_failure_is_not_drift() -> None:
     assert [[f.check, f.resource, f.status.value] for f in outcome.findings] == data["expected"]
     assert (outcome.name, outcome.tenant_id, outcome.path) == (
         "contoso", "11111111-1111-4111-8111-111111111111", str(FIXTURES / "tenants" / "contoso.yaml"))
+    assert outcome.status is TenantStatus.COMPLIANT
+
+
+def test_a_nested_group_in_the_add_in_group_is_a_warning_not_drift() -> None:
+    data = yaml.safe_load((FIXTURES / "tenant" / "compliant.yaml").read_text(encoding="utf-8"))
+    declared = tenant(data["tenant"])
+    for group in data["snapshot"]["groups"]:
+        group["nestedGroups"] = ["Sales West"]
+    outcome = result(declared, catalog(), snapshot(data["snapshot"], declared.tenant_id), today=dt.date(2026, 6, 1))
+    nested = [f for f in outcome.findings if f.resource == "Sales West"]
+    assert [(f.check, f.status, f.severity) for f in nested] == [("addin.members", Status.FAIL, Severity.INFO)]
     assert outcome.status is TenantStatus.COMPLIANT
 
 

@@ -76,9 +76,10 @@ def test_two_groups_with_the_add_in_groups_name_are_an_error_not_a_guess(start_s
     )
     server = start_sandbox(state)
     snapshot = read(server, alpha, catalog)
-    assert snapshot.errors == {
-        Part.GROUPS: "2 groups are named 'Sage Contact users': rename all but the add-in's assignment group",
-    }
+    assert snapshot.errors == {}
+    assert snapshot.item_errors == {Part.GROUPS: {
+        "Sage Contact users": "2 groups are named 'Sage Contact users': rename all but the add-in's assignment group",
+    }}
     assert list(snapshot.groups) == ["Someone's group"]
     assert snapshot.global_administrator_ids == ALPHA_SNAPSHOT.global_administrator_ids
 
@@ -107,9 +108,11 @@ def test_a_404_on_a_tenant_wide_collection_or_under_a_found_object_is_an_error(a
         Part.ADMINISTRATOR_LICENCES: f"cannot read the licences of admin@alpha.fr: {gone}",
         Part.GLOBAL_ADMINS: f"cannot read the Global Administrator role assignments: {gone}",
         Part.SUBSCRIBED_SKUS: f"cannot read the subscribed SKUs: {gone}",
-        Part.GRANTS: f"cannot read the delegated permission grants of sage-contact: {gone}",
-        Part.APP_ROLE_ASSIGNMENTS: f"cannot read the app role assignments of sage-contact: {gone}",
-        Part.GROUPS: f"cannot read the group 'Sage Contact users': {gone}",
+    }
+    assert snapshot.item_errors == {
+        Part.GRANTS: {"sage-contact": f"cannot read the delegated permission grants of sage-contact: {gone}"},
+        Part.APP_ROLE_ASSIGNMENTS: {"sage-contact": f"cannot read the app role assignments of sage-contact: {gone}"},
+        Part.GROUPS: {"Sage Contact users": f"cannot read the group 'Sage Contact users': {gone}"},
     }
 
 
@@ -119,3 +122,18 @@ def _user():
 
 def _sp():
     return shapes.ServicePrincipal(id="a0000000-0000-4000-8000-0000000000a2", appId="00000000-5a6e-4000-8000-000000000002")
+
+
+def test_a_group_nested_in_an_add_in_group_is_named_not_counted_as_users(start_sandbox, alpha, catalog):
+    nested = "a0000000-0000-4000-8000-0000000000b7"
+    state = alpha_state(
+        [{"id": "ra-1", "roleDefinitionId": GA, "principalId": ADMIN.id, "directoryScopeId": "/"}],
+        [{"id": nested, "displayName": "Sales West", "members": ["admin@alpha.fr"]}],
+    )
+    contact = next(g for g in state["tenants"][ALPHA]["groups"] if g["displayName"] == "Sage Contact users")
+    contact["members"].append(nested)
+    snapshot = read(start_sandbox(state), alpha, catalog)
+    group = snapshot.groups["Sage Contact users"]
+    assert group.nested_groups == ("Sales West",)
+    assert group.members == ALPHA_SNAPSHOT.groups["Sage Contact users"].members  # the admin is not a direct member
+    assert snapshot.errors == {} and snapshot.item_errors == {}

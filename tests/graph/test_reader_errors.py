@@ -52,10 +52,16 @@ def test_denied_and_unavailable_parts_are_errors_with_their_graph_message(alpha,
     responses["sp:sage-connector"] = BatchResponse("sp:sage-connector", 0, None, "ConnectError", "All connection attempts failed")
     responses["group:1"] = BatchResponse("group:1", 429, None, "TooManyRequests", "Too many requests.", 4)
     snapshot = build_snapshot(alpha, catalog, "Alpha", (), responses)
+    # The SKUs are one part for the tenant; the others failed for one app or one group only.
     assert snapshot.errors == {
         Part.SUBSCRIBED_SKUS: "cannot read the subscribed SKUs: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.",
-        Part.GRANTS: "cannot read the delegated permission grants of sage-contact: 503 serviceNotAvailable: Service is unavailable.",
-        Part.SERVICE_PRINCIPALS: "cannot read the service principal of sage-connector (00000000-5a6e-4000-8000-000000000003): ConnectError: All connection attempts failed",
-        Part.GROUPS: "cannot read the group \"Someone's group\": 429 TooManyRequests: Too many requests.",
     }
+    assert snapshot.item_errors == {
+        Part.GRANTS: {"sage-contact": "cannot read the delegated permission grants of sage-contact: 503 serviceNotAvailable: Service is unavailable."},
+        Part.SERVICE_PRINCIPALS: {"sage-connector": "cannot read the service principal of sage-connector (00000000-5a6e-4000-8000-000000000003): ConnectError: All connection attempts failed"},
+        Part.GROUPS: {"Someone's group": "cannot read the group \"Someone's group\": 429 TooManyRequests: Too many requests."},
+    }
+    assert snapshot.error_for(Part.GRANTS, "sage-contact") == snapshot.item_errors[Part.GRANTS]["sage-contact"]
+    assert snapshot.error_for(Part.GRANTS, "sage-business-center") is None
+    assert snapshot.error_for(Part.SUBSCRIBED_SKUS, "anything") == snapshot.errors[Part.SUBSCRIBED_SKUS]
     assert (snapshot.subscribed_skus, snapshot.service_principals, snapshot.groups) == ((), {}, {})
