@@ -215,3 +215,14 @@ def render_lines(tenants: list[AffectedTenant]) -> str:
 def matrix(tenants: list[AffectedTenant]) -> dict[str, list[dict[str, str]]]:
     """A GitHub Actions matrix: `strategy.matrix: ${{ fromJSON(...) }}` takes it as it is."""
     return {"include": [tenant.as_matrix_entry() for tenant in tenants]}
+
+
+def batch_matrix(tenants: list[AffectedTenant], size: int) -> dict[str, list[dict[str, str]]]:
+    """A matrix of batches of at most `size` stacks each (space-separated in `stacks`), for
+    fleets larger than GitHub's 256 jobs per matrix; removed tenants are never batched."""
+    if size < 1:
+        raise ValueError("batch size must be at least 1")
+    names = [t.tenant for t in tenants if t.deployable]
+    chunks = [names[i:i + size] for i in range(0, len(names), size)]
+    return {"include": [{"batch": f"{n}/{len(chunks)}", "stacks": " ".join(chunk), "count": str(len(chunk))}
+                        for n, chunk in enumerate(chunks, start=1)]}

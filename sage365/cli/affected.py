@@ -16,7 +16,7 @@ from typing import Optional
 
 import typer
 
-from sage365.affected import FileChange, affected_tenants, fleet, matrix, render_lines, tenant_of
+from sage365.affected import FileChange, affected_tenants, batch_matrix, fleet, matrix, render_lines, tenant_of
 
 # GitHub refuses a matrix of more than 256 jobs in one workflow run.
 GITHUB_MATRIX_LIMIT = 256
@@ -111,11 +111,17 @@ def affected(
         False, "--skip-removed",
         help="Leave removed tenants out (a matrix of stacks to preview or update); they are still listed on stderr with what to run.",
     ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", min=1,
+        help="With --format json: entries of up to N stacks each ({batch, stacks, count}), for fleets past GitHub's 256 jobs per matrix.",
+    ),
     repo: Path = typer.Option(Path("."), "--repo", help="The project folder inside a git clone.", show_default=True),
 ) -> None:
     """List the tenants a git change touches (tenant or stack file, or every tenant for shared files). Exit 0, or 2 on a git error."""
     if (base is None) == (not every):
         raise _fail("give either --base REF or --all")
+    if batch_size is not None and fmt is not Format.json:
+        raise _fail("--batch-size goes with --format json")
     try:
         git(repo, "rev-parse", "--git-dir")
         head_commit = resolve(repo, "--head", head)
@@ -137,10 +143,12 @@ def affected(
             typer.echo(f"sage365 affected: {tenant.tenant}: removed: {tenant.action}", err=True)
     if fmt is Format.files:
         sys.stdout.write("".join(f"{declared[t.tenant]}\n" for t in tenants if t.deployable))
+    elif fmt is Format.json and batch_size is not None:
+        sys.stdout.write(json.dumps(batch_matrix(tenants, batch_size), separators=(",", ":")) + "\n")
     elif fmt is Format.json:
         if len(tenants) > GITHUB_MATRIX_LIMIT:
             typer.echo(f"sage365 affected: warning: {len(tenants)} entries, more than the {GITHUB_MATRIX_LIMIT} jobs "
-                       "GitHub allows in one matrix (docs/ci.md, scaling out)", err=True)
+                       "GitHub allows in one matrix: use --batch-size (docs/ci.md, scaling out)", err=True)
         sys.stdout.write(json.dumps(matrix(tenants), separators=(",", ":")) + "\n")
     else:
         sys.stdout.write(render_lines(tenants))

@@ -2,6 +2,8 @@
 
 - `drift-issues`: one issue per drifting tenant, opened, updated, reopened or closed;
 - `render`: a saved JSON drift report in another format (read the tenants once, render many);
+- `preview-stacks`: `pulumi preview` for a batch of stacks in one job (fleets past GitHub's
+  256 jobs per matrix), with a Markdown summary;
 - `oidc-token`: the job's GitHub OIDC token written to a file for azure-identity
   (AZURE_FEDERATED_TOKEN_FILE), so the drift engine and the preview gate sign in with OIDC.
 Logic lives in sage365.drift_issues and sage365.github_api; this module prints and exits.
@@ -10,6 +12,9 @@ Logic lives in sage365.drift_issues and sage365.github_api; this module prints a
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import subprocess
 import sys
 from enum import Enum
 from pathlib import Path
@@ -133,3 +138,50 @@ def oidc_token(
     except OutputError as exc:
         raise _fail("oidc-token", str(exc)) from None
     typer.echo(f"wrote the OIDC token for audience {audience} to {output}")
+
+
+STACK_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")  # a tenant slug, as the schema has it
+
+
+@app.command("preview-stacks")
+def preview_stacks(
+    stacks: str = typer.Option(..., "--stacks", help="Stack names separated by spaces (a matrix entry of affected --batch-size)."),
+    refresh: bool = typer.Option(False, "--refresh", help="pulumi preview --refresh: read the tenant first."),
+    expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="A stack with changes fails."),
+    policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="The policy pack folder (policies)."),
+    summary: Optional[Path] = typer.Option(None, "--summary", help="Append a Markdown table of the outcomes (e.g. $GITHUB_STEP_SUMMARY)."),
+) -> None:
+    """Run `pulumi preview` for each stack in turn (never up or destroy). Exit 0 all passed, 1 a stack failed, 2 usage error."""
+    names = stacks.split()
+    bad = [n for n in names if not STACK_NAME.match(n)]
+    if not names or bad:
+        raise _fail("preview-stacks", f"--stacks: not stack names: {' '.join(bad) or '(none given)'}")
+    pulumi = shutil.which("pulumi")
+    if pulumi is None:
+        raise _fail("preview-stacks", "the pulumi CLI is not on PATH (pulumi/actions installs it)")
+    outcomes: list[tuple[str, int]] = []
+    for name in names:
+        argv = [pulumi, "preview", "--stack", name, "--non-interactive"]
+        argv += ["--refresh"] if refresh else []
+        argv += ["--expect-no-changes"] if expect_no_changes else []
+        argv += ["--policy-pack", str(policy_pack)] if policy_pack else []
+        typer.echo(f"::group::pulumi preview --stack {name}")
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        typer.echo(done.stdout, nl=False)
+        typer.echo(done.stderr, nl=False, err=True)
+        typer.echo("::endgroup::")
+        outcomes.append((name, done.returncode))
+        if done.returncode != 0:
+            typer.echo(f"::error::pulumi preview --stack {name} exited {done.returncode}")
+    failed = [name for name, code in outcomes if code != 0]
+    if summary is not None:
+        rows = [f"| {name} | {'passed' if code == 0 else f'failed (exit {code})'} |" for name, code in outcomes]
+        text = "\n".join([f"### pulumi preview: {len(names) - len(failed)} of {len(names)} stack(s) passed", "",
+                          "| stack | result |", "|---|---|", *rows, ""]) + "\n"
+        try:
+            with summary.open("a", encoding="utf-8") as file:  # GitHub's step summary is appended to
+                file.write(text)
+        except OSError as exc:
+            raise _fail("preview-stacks", f"{summary}: {exc.strerror}") from None
+    typer.echo(f"{len(names) - len(failed)} of {len(names)} stack(s) passed" + (f"; failed: {' '.join(failed)}" if failed else ""))
+    raise typer.Exit(1 if failed else 0)

@@ -10,6 +10,8 @@ from sage365.affected import (
     AffectedTenant,
     FileChange,
     affected_tenants,
+    batch_matrix,
+    fleet,
     is_shared,
     matrix,
     removal_action,
@@ -107,3 +109,14 @@ def test_the_pulumi_program_never_imports_what_affected_treats_as_not_shared():
     reached = sorted(str(p.relative_to(ROOT)) for p in seen)
     assert "sage365/graph/reader.py" in reached  # the walk does follow the gate's lazy imports
     assert [p for p in reached if p.startswith(NOT_SHARED_FOLDERS)] == []
+
+
+def test_batches_cover_the_fleet_once_and_leave_removed_tenants_out():
+    tenants = fleet([f"t{i:03d}" for i in range(1000)]) + [AffectedTenant("gone", "removed", ())]
+    result = batch_matrix(tenants, 25)["include"]
+    assert len(result) == 40
+    assert result[0] == {"batch": "1/40", "stacks": " ".join(f"t{i:03d}" for i in range(25)), "count": "25"}
+    assert [name for entry in result for name in entry["stacks"].split()] == [f"t{i:03d}" for i in range(1000)]
+    assert batch_matrix(fleet(["a", "b", "c"]), 2) == {"include": [
+        {"batch": "1/2", "stacks": "a b", "count": "2"}, {"batch": "2/2", "stacks": "c", "count": "1"}]}
+    assert batch_matrix([], 25) == {"include": []}

@@ -5,6 +5,7 @@ the merge's affected job and the nightly drift and issues jobs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -97,14 +98,52 @@ def test_the_nightly_drift_and_issues_jobs_as_written(pr, demo_sandbox, tmp_path
                "ACTIONS_ID_TOKEN_REQUEST_URL": f"{github.url}/oidc?api-version=2.0",
                "ACTIONS_ID_TOKEN_REQUEST_TOKEN": OIDC_REQUEST_TOKEN}
         values = {"RUNNER_TEMP": str(tmp_path), "RUN_URL": "https://github.com/partner/fleet/actions/runs/5"}
-        codes = [(" ".join(argv[:2]), run(expand(argv, values), env).exit_code)
-                 for argv in command_lines("nightly.yml", "drift") + command_lines("nightly.yml", "issues")]
+        codes = []
+        for argv in command_lines("nightly.yml", "drift") + command_lines("nightly.yml", "issues"):
+            result = run(expand(argv, values), env)
+            codes.append((" ".join(argv[:2]), result.exit_code))
+            if "--batch-size" in argv:
+                batches = json.loads(result.stdout)
         assert codes == [("affected --all", 0), ("ci oidc-token", 0), ("drift tenants/", 1), ("ci render", 1),
                          ("ci render", 1), ("ci drift-issues", 0)]
+        assert batches == {"include": [{"batch": "1/1", "stacks": "contoso fabrikam northwind", "count": "3"}]}
         assert Path("out/drift.html").read_text().lstrip().lower().startswith("<!doctype html>")
         assert sorted((i["title"], i["state"]) for i in github.state.issues.values()) == [
             ("sage365: tenant fabrikam drifts from its declaration", "open"),
             ("sage365: tenant northwind drifts from its declaration", "open")]
+
+
+FAKE_PULUMI = """#!/bin/sh
+# Stands in for the Pulumi CLI: records its arguments; the stack named in FAIL_STACK has changes.
+echo "$@" >> "$PULUMI_LOG"
+case "$*" in *"--stack $FAIL_STACK "*) echo "error: no changes were expected but changes occurred"; exit 255;; esac
+echo "Resources: 14 unchanged"
+"""
+
+
+def test_the_nightly_refresh_job_as_written(pr, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "pulumi").write_text(FAKE_PULUMI)
+    (bin_dir / "pulumi").chmod(0o755)
+    summary = tmp_path / "summary.md"
+    env = {"PATH": f"{bin_dir}:{os.environ['PATH']}", "PULUMI_LOG": str(tmp_path / "pulumi.log"), "FAIL_STACK": "northwind"}
+    [preview] = [argv for argv in command_lines("nightly.yml", "refresh") if argv[:2] == ["ci", "preview-stacks"]]
+    result = run(expand(preview, {"STACKS": "contoso fabrikam northwind", "GITHUB_STEP_SUMMARY": str(summary)}), env)
+    assert result.exit_code == 1
+    assert (tmp_path / "pulumi.log").read_text().splitlines() == [
+        f"preview --stack {name} --non-interactive --refresh --expect-no-changes --policy-pack policies"
+        for name in ("contoso", "fabrikam", "northwind")]
+    assert result.stdout.splitlines()[-1] == "2 of 3 stack(s) passed; failed: northwind"
+    assert "::error::pulumi preview --stack northwind exited 255" in result.stdout.splitlines()
+    assert summary.read_text() == (
+        "### pulumi preview: 2 of 3 stack(s) passed\n\n| stack | result |\n|---|---|\n"
+        "| contoso | passed |\n| fabrikam | passed |\n| northwind | failed (exit 255) |\n\n")
+    bad = run(["ci", "preview-stacks", "--stacks", "contoso ../etc"], env)
+    assert (bad.exit_code, bad.stderr) == (2, "sage365 ci preview-stacks: --stacks: not stack names: ../etc\n")
+    missing = run(["ci", "preview-stacks", "--stacks", "contoso"], {"PATH": "/nonexistent"})
+    assert (missing.exit_code, missing.stderr) == (
+        2, "sage365 ci preview-stacks: the pulumi CLI is not on PATH (pulumi/actions installs it)\n")
 
 
 def test_the_merge_affected_job_as_written(pr):
@@ -118,10 +157,9 @@ def test_every_job_with_a_sage365_line_is_covered():
     jobs = {(path.name, job_id) for path in sorted(WORKFLOWS.glob("*.yml")) for job_id, _j, step in steps(load(path))
             if ".venv/bin/sage365" in step.get("run", "")}
     covered = {("pull-request.yml", "validate"), ("pull-request.yml", "drift"), ("main.yml", "affected"),
-               ("nightly.yml", "drift"), ("nightly.yml", "issues")}
+               ("nightly.yml", "drift"), ("nightly.yml", "issues"), ("nightly.yml", "refresh")}
     # The remaining jobs run only `ci oidc-token`, which the jobs above run as well.
     rest = {job: [argv for argv in command_lines(*job)] for job in jobs - covered}
     assert rest == {("pull-request.yml", "preview"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]],
-                    ("main.yml", "up"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]],
-                    ("nightly.yml", "refresh"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]]}
+                    ("main.yml", "up"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]]}
     assert GROUPS == {"stacks", "ci", "sandbox"}

@@ -135,11 +135,16 @@ def test_pulumi_runs_preview_or_up_never_destroy():
         assert not re.search(r"pulumi\s+destroy|command:\s*destroy|remove:\s*true", path.read_text()), path.name
         for job_id, _job, step in steps(load(path)):
             if step.get("uses", "").startswith("pulumi/actions@"):
-                commands[(path.name, job_id)] = step["with"]["command"]
-                assert step["with"]["policyPacks"] == "policies"
-                assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+                commands[(path.name, job_id)] = step["with"].get("command")
+                if "command" in step["with"]:
+                    assert step["with"]["policyPacks"] == "policies"
+                    assert step["with"]["stack-name"] == "${{ matrix.stack }}"
+                assert step["with"]["pulumi-version"] == "3.272.0"
+            if "pulumi " in step.get("run", "").replace(".venv/bin/sage365", ""):
+                raise AssertionError(f"{path.name}:{job_id}: pulumi is run through pulumi/actions or sage365 ci preview-stacks only")
+    # The nightly job only installs the CLI; `sage365 ci preview-stacks` runs previews, never anything else.
     assert commands == {("pull-request.yml", "preview"): "preview", ("main.yml", "up"): "up",
-                        ("nightly.yml", "refresh"): "preview"}
+                        ("nightly.yml", "refresh"): None}
 
 
 def test_the_pull_request_preview_and_nightly_refresh_settings():
@@ -148,8 +153,10 @@ def test_the_pull_request_preview_and_nightly_refresh_settings():
     assert step["with"]["comment-on-pr"] is True
     assert preview["strategy"]["matrix"] == "${{ fromJSON(needs.validate.outputs.matrix) }}"
     refresh = load(WORKFLOWS / "nightly.yml")["jobs"]["refresh"]
-    step = next(s for s in refresh["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
-    assert (step["with"]["refresh"], step["with"]["expect-no-changes"]) == (True, True)
+    assert refresh["strategy"]["matrix"] == "${{ fromJSON(needs.drift.outputs.batches) }}"
+    run = next(s["run"] for s in refresh["steps"] if "preview-stacks" in s.get("run", ""))
+    assert run == (".venv/bin/sage365 ci preview-stacks --stacks \"$STACKS\" --refresh --expect-no-changes "
+                   "--policy-pack policies --summary \"$GITHUB_STEP_SUMMARY\"")
     comment = load(WORKFLOWS / "pull-request.yml")["jobs"]["comment"]
     sticky = next(s for s in comment["steps"] if s.get("uses", "").startswith("marocchino/"))
     assert sticky["with"] == {"header": "sage365-drift", "path": "out/drift.md"}
@@ -191,7 +198,8 @@ def invocations() -> list[tuple[str, list[str]]]:
 
 def test_invocations_are_found():
     commands = sorted({" ".join(argv[:2] if argv[0] in GROUPS else argv[:1]) for _, argv in invocations()})
-    assert commands == ["affected", "ci drift-issues", "ci oidc-token", "ci render", "drift", "stacks check", "validate"]
+    assert commands == ["affected", "ci drift-issues", "ci oidc-token", "ci preview-stacks", "ci render", "drift",
+                        "stacks check", "validate"]
 
 
 @pytest.mark.parametrize("where,argv", invocations(), ids=lambda v: v if isinstance(v, str) else " ".join(v))
