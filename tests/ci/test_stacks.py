@@ -182,3 +182,13 @@ def test_missing_folders_are_usage_errors(tmp_path, monkeypatch):
     (tmp_path / "tenants").mkdir()
     result = stacks("sync", "--stacks", "nowhere")
     assert (result.exit_code, result.stderr) == (2, "sage365 stacks sync: nowhere: no such folder\n")
+
+
+def test_the_passphrase_salt_pulumi_writes_is_accepted(monkeypatch, tmp_path):
+    shutil.copytree(ROOT / "tenants", tmp_path / "tenants")
+    shutil.copytree(ROOT / "stacks", tmp_path / "stacks")
+    stack = tmp_path / "stacks/Pulumi.contoso.yaml"
+    stack.write_text("encryptionsalt: v1:3Jd1EjZ1qJg=:v1:dGVzdHRlc3R0ZXN0:cGFkZGluZ3BhZGRpbmc=\n" + stack.read_text())
+    monkeypatch.chdir(tmp_path)
+    result = stacks("check")
+    assert (result.exit_code, result.stdout) == (0, "3 tenant(s), 3 stack file(s): in line\n")
