@@ -28,6 +28,10 @@ class GateSettings:
     skip: bool = False  # stack config sage365:skipGate, for emergencies only
     graph_url: str | None = None  # None: the real Microsoft Graph
     premium_sku_id: str | None = None  # stack config sage365:premiumSkuId
+    # Stack config sage365:deployAddins: deploy the declared add-ins through Exchange Online
+    # (components.addin_deployment); sage365:exchangeUrl or the sandbox beside graphUrl.
+    deploy_addins: bool = False
+    exchange_url: str | None = None
 
     @classmethod
     def from_config(cls, config: pulumi.Config) -> GateSettings:
@@ -35,6 +39,8 @@ class GateSettings:
             skip=bool(config.get_bool("skipGate")),
             graph_url=config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV) or None,
             premium_sku_id=(config.get("premiumSkuId") or "").lower() or None,
+            deploy_addins=bool(config.get_bool("deployAddins")),
+            exchange_url=_exchange_url(config.get("exchangeUrl"), config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV)),
         )
 
 
@@ -43,6 +49,12 @@ class GateOutcome:
     premium_sku_id: str | None  # the SKU to assign the administrator, or None
     # What the gate read: the ids of existing objects, for adoption. None when the gate was skipped.
     snapshot: Snapshot | None = None
+
+
+def _exchange_url(explicit: str | None, graph_url: str | None) -> str | None:
+    from sage365.exchange.client import exchange_url_from
+
+    return exchange_url_from(explicit, graph_url)
 
 
 def today() -> dt.date:
@@ -75,7 +87,7 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings) -> GateOu
     if blocked_seat:
         sku = None
     decision = gate.decide((*blocked_seat, *result.findings), BLOCKING | {gate.USAGE_LOCATION},
-                           licence_will_be_assigned=sku is not None)
+                           licence_will_be_assigned=sku is not None, deploying_addins=settings.deploy_addins)
     for warning in decision.warnings:
         pulumi.log.warn(warning)
     for error in decision.errors:

@@ -113,14 +113,16 @@ def main() -> None:
     azuread_config = pulumi.Config("azuread")
     tenant, catalog = load_inputs(stack, config)
     check_tenant_pin(stack, tenant, azuread_config)
-    outcome = run_gate(tenant, catalog, GateSettings.from_config(config))
+    settings = GateSettings.from_config(config)
+    outcome = run_gate(tenant, catalog, settings)
     adoption = plan(tenant, catalog, outcome.snapshot)
     report_adoption(stack, tenant, adoption)
 
     provider = tenant_provider(tenant, azuread_config)
     sage_tenant = SageTenant(
         tenant.name,
-        SageTenantArgs(tenant=tenant, catalog=catalog, premium_sku_id=outcome.premium_sku_id, adoption=adoption),
+        SageTenantArgs(tenant=tenant, catalog=catalog, premium_sku_id=outcome.premium_sku_id, adoption=adoption,
+                       deploy_addins=settings.deploy_addins, exchange_url=settings.exchange_url),
         pulumi.ResourceOptions(providers=[provider]),
     )
     pulumi.export("tenantId", tenant.tenant_id)

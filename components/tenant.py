@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.addin import AddinAssignment, AddinAssignmentArgs
+from components.addin_deployment import OutlookAddinDeployment, OutlookAddinDeploymentArgs
 from components.adoption import Adoption
 from components.consent import Consent, ConsentArgs
 from components.licence import AdministratorLicence, AdministratorLicenceArgs
@@ -28,6 +29,9 @@ class SageTenantArgs:
     premium_sku_id: str | None = None
     # Existing objects to import instead of creating (components.adoption.plan).
     adoption: Adoption = field(default_factory=Adoption)
+    # Deploy each add-in in Outlook through Exchange Online (stack config sage365:deployAddins).
+    deploy_addins: bool = False
+    exchange_url: str | None = None  # the sandbox; None: Exchange Online
 
 
 class SageTenant(pulumi.ComponentResource):
@@ -36,6 +40,7 @@ class SageTenant(pulumi.ComponentResource):
     consents: dict[str, Consent]
     licence: AdministratorLicence | None
     addins: dict[str, AddinAssignment]
+    deployments: dict[str, OutlookAddinDeployment]
     summary: pulumi.Output[dict]
 
     def __init__(self, name: str, args: SageTenantArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -71,6 +76,15 @@ class SageTenant(pulumi.ComponentResource):
                 ),
                 child,
             )
+
+        self.deployments = {
+            decl.app: OutlookAddinDeployment(
+                f"{name}-addin-{decl.app}-deployment",
+                OutlookAddinDeploymentArgs(tenant.tenant_id, decl, catalog.apps[decl.app], args.exchange_url),
+                child,
+            )
+            for decl in tenant.addins if args.deploy_addins
+        }
 
         self.summary = pulumi.Output.from_input(
             {

@@ -38,35 +38,38 @@ async def complete(snapshot: Snapshot, tenant: Tenant, catalog: Catalog, *, grap
         return snapshot  # the tenant was not confirmed: nothing more is sent for it
     changes: dict[str, Any] = {}
     errors = dict(snapshot.errors)
+    denied = set(snapshot.denied)
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as http:
         if needs_exchange(tenant):
-            apps, error = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
+            apps, error, permission = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
             if error is None:
                 changes["organization_apps"] = apps
             else:
                 errors[Part.ORGANIZATION_APPS] = error
+                if permission:
+                    denied.add(Part.ORGANIZATION_APPS)
         if needs_connectors(tenant):
             connectors, sign_in, error = await _connectors(tenant, catalog, graph_url, credential, http)
             changes["connectors"] = connectors if error is None else None
             changes["connector_sign_in"] = sign_in
             if error is not None:
                 errors[Part.CONNECTORS] = error
-    return dataclasses.replace(snapshot, errors=errors, **changes)
+    return dataclasses.replace(snapshot, errors=errors, denied=frozenset(denied), **changes)
 
 
 async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url: str | None, credential: Any,
-                             http: httpx.AsyncClient) -> tuple[dict, str | None]:
+                             http: httpx.AsyncClient) -> tuple[dict, str | None, bool]:
     from sage365.exchange import apps, client
 
     base = client.exchange_url_from(exchange_url, graph_url)
     try:
         tokens = client.token_source(tenant.tenant_id, credential=credential, sandbox=base is not None and credential is None)
         exchange = client.ExchangeClient(tenant.tenant_id, tokens, base_url=base, http=http)
-        return await apps.organization_apps(exchange), None
+        return await apps.organization_apps(exchange), None, False
     except client.ExchangeError as exc:
-        return {}, f"Exchange Online, Get-App -OrganizationApp: {exc.describe()}"
+        return {}, f"Exchange Online, Get-App -OrganizationApp: {exc.describe()}", exc.permission
     except Exception as exc:  # a bug or an unexpected library error: this part only
-        return {}, redact(f"Exchange Online, Get-App -OrganizationApp: {type(exc).__name__}: {exc}")
+        return {}, redact(f"Exchange Online, Get-App -OrganizationApp: {type(exc).__name__}: {exc}"), False
 
 
 async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, credential: Any,

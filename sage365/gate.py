@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from sage365.catalog import Catalog
+from sage365.checks.addin_deployment import PERMISSION_MISSING
 from sage365.findings import Finding, Severity, Status
 from sage365.licensing import assignable_skus, holds_active_plan
 from sage365.snapshot import Snapshot
@@ -74,12 +75,16 @@ def decide(
     blocking: frozenset[str],
     *,
     licence_will_be_assigned: bool = False,
+    deploying_addins: bool = False,
 ) -> GateDecision:
     """Split findings into blocking errors and warnings; passes, waivers and informational
     failures (severity info: facts, not drift, as in TenantResult.status) say nothing.
 
     licence_will_be_assigned: this very update assigns the administrator a free P1/P2
     seat, so a failing `admin.premium_licence` is what the update fixes, not a stop.
+    deploying_addins: this stack deploys add-ins through Exchange Online, so an identity
+    without the Exchange rights (addin.deployment's "permission missing") is a stop: the
+    update would fail half-way.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -92,7 +97,9 @@ def decide(
         fixed_by_update = (
             licence_will_be_assigned and finding.check == "admin.premium_licence" and finding.status is Status.FAIL
         )
-        if finding.check in blocking and not fixed_by_update:
+        missing_rights = (deploying_addins and finding.check == "addin.deployment"
+                          and finding.actual == PERMISSION_MISSING)
+        if (finding.check in blocking and not fixed_by_update) or missing_rights:
             errors.append(message)
         else:
             warnings.append(message)

@@ -188,6 +188,8 @@ class Snapshot:
     # Reads that failed for one item of a part only, by part then item key (a catalogue app
     # key; an add-in group's declared display name): only that item's checks are errors.
     item_errors: Mapping[Part, Mapping[str, str]] = field(default_factory=dict)
+    # Parts in `errors` refused for a missing permission (401/403, or known from the token).
+    denied: frozenset[Part] = frozenset()
 
     def error(self, *parts: Part) -> str | None:
         """The first error among `parts` that stops the whole part, or None."""

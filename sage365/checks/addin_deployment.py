@@ -74,6 +74,11 @@ NOT_READ = {"en": "not read: this snapshot comes from a Graph-only read (engine.
             "fr": "non lu : cet instantané vient d'une lecture Graph seule (engine.read_tenant sans extras)"}
 
 
+# `actual` of an error caused by missing Exchange rights: the preview gate blocks on it when
+# the stack deploys add-ins (the deployment would fail half-way through `pulumi up`).
+PERMISSION_MISSING = "permission missing"
+
+
 def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "en") -> list[Finding]:
     findings: list[Finding] = []
     reason = snapshot.error(Part.ORGANIZATION_APPS)
@@ -85,7 +90,8 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
             findings.append(METADATA.finding(tenant, Status.ERROR, addin.app, "no_manifest", lang,
                                              expected="a valid manifest", actual="unreadable", app=addin.app))
         elif reason is not None or snapshot.organization_apps is None:
-            findings.append(_unreadable(tenant, addin.app, reason or NOT_READ[lang], lang))
+            denied = Part.ORGANIZATION_APPS in snapshot.denied
+            findings.append(_unreadable(tenant, addin.app, reason or NOT_READ[lang], lang, denied))
         else:
             manifest = app.addin.info
             deployed = snapshot.organization_apps.get(manifest.id)
@@ -93,8 +99,9 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     return findings
 
 
-def _unreadable(tenant: Tenant, resource: str, reason: str, lang: str) -> Finding:
-    finding = METADATA.finding(tenant, Status.ERROR, resource, "unreadable", lang, actual="unreadable", reason=reason)
+def _unreadable(tenant: Tenant, resource: str, reason: str, lang: str, denied: bool) -> Finding:
+    actual = PERMISSION_MISSING if denied else "unreadable"
+    finding = METADATA.finding(tenant, Status.ERROR, resource, "unreadable", lang, actual=actual, reason=reason)
     return replace(finding, remediation=UNREADABLE_REMEDIATION[lang])
 
 

@@ -165,6 +165,8 @@ def _created(typ: str, name: str, inputs: dict) -> tuple[str, dict]:
         return f"/oauth2PermissionGrants/{_opaque(name)}", inputs
     if typ == USER_LICENCE:
         return f"{inputs['userObjectId']}/license/{inputs['skuId']}", inputs
+    if typ == DYNAMIC:  # components.addin_deployment: its provider's create answers "<tenant>/<AppId>"
+        return f"{inputs['tenant_id']}/{inputs['app_id']}", {**inputs, "created": True}
     raise AssertionError(f"unexpected resource type {typ}")
 
 
@@ -179,6 +181,7 @@ APP_ROLE_ASSIGNMENT = "azuread:index/appRoleAssignment:AppRoleAssignment"
 GROUP = "azuread:index/group:Group"
 GROUP_MEMBER = "azuread:index/groupMember:GroupMember"
 USER_LICENCE = "azuread:index/userLicense:UserLicense"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,203 @@
+"""Centralized Deployment of an Outlook add-in, as a Pulumi dynamic resource.
+
+Neither pulumi-azuread nor any other provider manages Exchange Online's organization apps,
+so this module implements one with `pulumi.dynamic.ResourceProvider` (why this mechanism:
+docs/pulumi.md). The resource is keyed by the manifest's `<Id>` in one tenant; it deploys the
+catalogue's manifest to exactly the declared users (New-App, Set-App), reads it back on
+refresh (Get-App), and on delete removes the app only if this resource created it: an add-in
+that was already deployed when the resource was created is adopted and left in place.
+
+The provider's methods are plain Python over sage365.exchange and are tested directly
+against the sandbox; the credential is chosen at run time from the environment, bound to
+the declared tenant, never stored in the state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
+
+import pulumi
+import pulumi.dynamic
+
+from sage365.catalog import App
+from sage365.declaration import AddinAssignment
+
+T = TypeVar("T")
+STABLE = ("tenant_id", "app_id")  # the identity of a deployment: changing either replaces it
+FIELDS = ("tenant_id", "app_id", "version", "manifest", "users", "enabled", "default_state", "exchange_url")
+
+
+class DeploymentError(Exception):
+    """A deployment step Exchange refused; the message says which step and why."""
+
+
+def _run(make: Callable[[Any], Awaitable[T]], props: dict[str, Any]) -> T:
+    """Run one Exchange conversation for the resource's tenant, with a client of its own."""
+    from sage365.exchange.client import ExchangeClient, ExchangeError, token_source
+
+    async def main() -> T:
+        tenant_id, base = props["tenant_id"], props.get("exchange_url") or None
+        credential = None
+        if base is None:  # the real Exchange Online: the environment's credential, for this tenant only
+            from sage365.graph.credentials import credential_for
+
+            credential = credential_for(tenant_id)
+        try:
+            async with ExchangeClient(tenant_id, token_source(tenant_id, credential=credential, sandbox=base is not None),
+                                      base_url=base) as client:
+                return await make(client)
+        except ExchangeError as exc:
+            raise DeploymentError(f"tenant {tenant_id}, add-in {props['app_id']}: {exc.describe()}") from None
+        finally:
+            if credential is not None:
+                await credential.close()
+
+    return asyncio.run(main())
+
+
+def _manifest(props: dict[str, Any]):
+    from sage365.manifest import parse_manifest
+
+    return parse_manifest(base64.b64decode(props["manifest"]), f"manifest of {props['app_id']}")
+
+
+def _same_users(a: list[str], b: list[str]) -> bool:
+    return {u.casefold() for u in a} == {u.casefold() for u in b}
+
+
+class OutlookAddinDeploymentProvider(pulumi.dynamic.ResourceProvider):
+    """Create/read/diff/update/delete of one organization app in one tenant."""
+
+    serialize_as_secret_always = False  # the provider holds no secret: credentials are read at run time
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.CheckResult:
+        failures = []
+        try:
+            uuid.UUID(str(news.get("tenant_id")))
+        except ValueError:
+            failures.append(pulumi.dynamic.CheckFailure("tenant_id", "must be the tenant's GUID"))
+        try:
+            manifest = _manifest(news)
+            if manifest.id != str(news.get("app_id", "")).lower() or manifest.version != news.get("version"):
+                failures.append(pulumi.dynamic.CheckFailure("manifest", "does not match app_id and version"))
+        except Exception as exc:  # noqa: BLE001 (any unreadable manifest is a check failure)
+            failures.append(pulumi.dynamic.CheckFailure("manifest", str(exc)))
+        if news.get("default_state") not in ("Enabled", "Disabled", "AlwaysEnabled"):
+            failures.append(pulumi.dynamic.CheckFailure("default_state", "must be Enabled, Disabled or AlwaysEnabled"))
+        return pulumi.dynamic.CheckResult(news, failures)
+
+    def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
+        from sage365.exchange import apps
+        from sage365.manifest import version_key
+
+        manifest = _manifest(props)
+
+        async def deploy(client) -> bool:
+            existing = (await apps.organization_apps(client)).get(manifest.id)
+            if existing is None:
+                await apps.new_app(client, manifest, props["users"], enabled=props["enabled"],
+                                   default_state=props["default_state"])
+                return True
+            # Already deployed (by hand, or by another stack): adopt it, bring it in line, never remove it later.
+            if not existing.version or version_key(existing.version) < manifest.version_key:
+                await apps.new_app(client, manifest, props["users"], enabled=props["enabled"],
+                                   default_state=props["default_state"])
+            await apps.set_app(client, manifest.id, props["users"], enabled=props["enabled"],
+                               default_state=props["default_state"])
+            return False
+
+        created = _run(deploy, props)
+        return pulumi.dynamic.CreateResult(f"{props['tenant_id']}/{manifest.id}", {**props, "created": created})
+
+    def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
+        from sage365.exchange import apps
+
+        app_id = id_.rsplit("/", 1)[-1]
+        live = _run(lambda client: apps.organization_apps(client), {**props, "app_id": app_id}).get(app_id)
+        if live is None:
+            return pulumi.dynamic.ReadResult("", {})  # gone from the tenant: the next update recreates it
+        return pulumi.dynamic.ReadResult(id_, {
+            **props, "version": live.version, "users": list(live.user_list), "enabled": live.enabled,
+            "default_state": live.default_state, "provided_to": live.provided_to})
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.DiffResult:
+        replaces = [k for k in STABLE if str(olds.get(k, "")).lower() != str(news.get(k, "")).lower()]
+        changed = [k for k in ("version", "enabled", "default_state") if olds.get(k) != news.get(k)]
+        if not _same_users(olds.get("users", []), news.get("users", [])):
+            changed.append("users")
+        if olds.get("provided_to", "SpecificUsers") != "SpecificUsers":
+            changed.append("provided_to")
+        return pulumi.dynamic.DiffResult(changes=bool(replaces or changed), replaces=replaces, stables=list(STABLE),
+                                         delete_before_replace=True)
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
+        from sage365.exchange import apps
+        from sage365.manifest import version_key
+
+        manifest = _manifest(news)
+
+        async def align(client) -> None:
+            live = (await apps.organization_apps(client)).get(manifest.id)
+            if live is None or not live.version or version_key(live.version) < manifest.version_key:
+                await apps.new_app(client, manifest, news["users"], enabled=news["enabled"],
+                                   default_state=news["default_state"])
+            await apps.set_app(client, manifest.id, news["users"], enabled=news["enabled"],
+                               default_state=news["default_state"])
+
+        _run(align, news)
+        return pulumi.dynamic.UpdateResult({**news, "created": bool(olds.get("created"))})
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        if not props.get("created"):
+            return  # adopted, not created here: it stays deployed
+        from sage365.exchange import apps
+        from sage365.exchange.client import ExchangeError
+
+        async def remove(client) -> None:
+            try:
+                await apps.remove_app(client, props["app_id"])
+            except ExchangeError as exc:
+                if exc.status != 404:  # already gone is what delete wants
+                    raise
+
+        _run(remove, props)
+
+
+@dataclass(frozen=True)
+class OutlookAddinDeploymentArgs:
+    tenant_id: str
+    assignment: AddinAssignment  # the declared users
+    app: App  # its catalogue entry, with the parsed manifest
+    exchange_url: str | None = None  # the sandbox's root; None: Exchange Online
+    default_state: str = "Enabled"  # DefaultStateForUser: users find it on, and may turn it off
+
+
+class OutlookAddinDeployment(pulumi.dynamic.Resource):
+    """Sage Contact (or any catalogue add-in) deployed by Centralized Deployment to the declared users."""
+
+    app_id: pulumi.Output[str]
+    version: pulumi.Output[str]
+    users: pulumi.Output[list]
+    created: pulumi.Output[bool]
+
+    def __init__(self, name: str, args: OutlookAddinDeploymentArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        manifest = args.app.addin.info if args.app.addin else None
+        if manifest is None:
+            raise ValueError(f"{args.app.key}: no readable add-in manifest in the catalogue")
+        props = {
+            "tenant_id": args.tenant_id,
+            "app_id": manifest.id,
+            "version": manifest.version,
+            "manifest": base64.b64encode(manifest.data).decode("ascii"),
+            "users": list(args.assignment.users),
+            "enabled": True,
+            "default_state": args.default_state,
+            "exchange_url": args.exchange_url or "",
+            "created": None,  # an output: set by create
+            "provided_to": None,
+        }
+        super().__init__(OutlookAddinDeploymentProvider(), name, props, opts)
