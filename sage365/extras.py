@@ -57,15 +57,27 @@ async def complete(snapshot: Snapshot, tenant: Tenant, catalog: Catalog, *, grap
     return dataclasses.replace(snapshot, errors=errors, denied=frozenset(denied), **changes)
 
 
+async def raw_organization_apps(tenant_id: str, *, graph_url: str | None, exchange_url: str | None, credential: Any,
+                                http: httpx.AsyncClient) -> list[dict[str, Any]]:
+    """Get-App -OrganizationApp's objects as Exchange returned them (drift maps them; export
+    saves them in snapshots). Raises sage365.exchange.client.ExchangeError."""
+    from sage365.exchange import client
+
+    base = client.exchange_url_from(exchange_url, graph_url)
+    tokens = client.token_source(tenant_id, credential=credential, sandbox=base is not None and credential is None)
+    exchange = client.ExchangeClient(tenant_id, tokens, base_url=base, http=http)
+    return await exchange.invoke("Get-App", {"OrganizationApp": True})
+
+
 async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url: str | None, credential: Any,
                              http: httpx.AsyncClient) -> tuple[dict, str | None, bool]:
     from sage365.exchange import apps, client
 
-    base = client.exchange_url_from(exchange_url, graph_url)
     try:
-        tokens = client.token_source(tenant.tenant_id, credential=credential, sandbox=base is not None and credential is None)
-        exchange = client.ExchangeClient(tenant.tenant_id, tokens, base_url=base, http=http)
-        return await apps.organization_apps(exchange), None, False
+        found = await raw_organization_apps(tenant.tenant_id, graph_url=graph_url, exchange_url=exchange_url,
+                                            credential=credential, http=http)
+        mapped = (apps.app_from_json(o) for o in found)
+        return {a.app_id: a for a in mapped if a.app_id}, None, False
     except client.ExchangeError as exc:
         return {}, f"Exchange Online, Get-App -OrganizationApp: {exc.describe()}", exc.permission
     except Exception as exc:  # a bug or an unexpected library error: this part only

@@ -88,6 +88,10 @@ class Discovery:
     addin_groups: Mapping[str, tuple[GroupFound, ...]] = field(default_factory=dict)  # by catalogue key
     role_groups: tuple[GroupFound, ...] = ()  # groups holding Global Administrator, with members
     round_trips: int = 0
+    # Exchange Online: the catalogue add-ins' organization apps (Get-App's JSON), for the snapshot;
+    # exchange_denied when Exchange refused the identity (replayed as such).
+    organization_apps: tuple[Obj, ...] = ()
+    exchange_denied: bool = False
 
 
 def odata_string(value: str) -> str:

@@ -12,14 +12,16 @@ declares another tenant). Nothing here prints or exits.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import re
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
+import httpx
 import yaml
 
 from sage365.catalog import Catalog
@@ -72,13 +74,35 @@ async def read(target: Target, options: Options) -> Discovery | str:
 
     try:
         async with tenant_client(target.tenant_id, graph_url=options.graph_url,
-                                 credential_factory=options.credential_factory) as (client, _):
-            return await discover(client.request_adapter, target.tenant_id, options.catalog,
-                                  addin_group_names=options.addin_group_names)
+                                 credential_factory=options.credential_factory) as (client, credential):
+            found = await discover(client.request_adapter, target.tenant_id, options.catalog,
+                                   addin_group_names=options.addin_group_names)
+            return await with_organization_apps(found, options, credential)
     except (DiscoveryError, NoClient) as exc:
         return str(exc)
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
         return redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
+
+
+async def with_organization_apps(found: Discovery, options: Options, credential: Any) -> Discovery:
+    """The catalogue add-ins' Exchange organization apps added to `found`, so a snapshot replays
+    addin.deployment too; a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
+    from sage365.exchange.client import ExchangeError
+    from sage365.extras import raw_organization_apps
+
+    ids = {a.addin.info.id for a in options.catalog.apps.values() if a.addin is not None and a.addin.info is not None}
+    if not ids:
+        return found
+    try:
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as http:
+            objects = await raw_organization_apps(found.tenant_id, graph_url=options.graph_url, exchange_url=None,
+                                                  credential=credential, http=http)
+    except ExchangeError as exc:
+        if exc.permission:
+            return dataclasses.replace(found, exchange_denied=True)
+        raise DiscoveryError(f"cannot read Exchange Online's organization apps of {found.tenant_id}: {exc.describe()}") from None
+    mine = [o for o in objects if str(o.get("AppId", "")).lower() in ids]
+    return dataclasses.replace(found, organization_apps=tuple(sorted(mine, key=lambda o: str(o["AppId"]).lower())))
 
 
 async def discover_all(targets: Sequence[Target], options: Options, *, concurrency: int = 16,

@@ -115,10 +115,15 @@ def tenant_state(discovery: Discovery) -> tuple[Obj, dict[str, list[str]]]:
         "roleAssignments": sorted((_plain(a) for a in discovery.role_assignments if a.get("id")),
                                   key=lambda a: str(a["id"])),
         "roleDefinitions": [dict(GLOBAL_ADMINISTRATOR_DEFINITION)],
+        "organizationApps": [_plain(a) for a in discovery.organization_apps],
+        "exchangeDenied": discovery.exchange_denied,
     }
     for group in out["groups"]:
         group["members"] = [m for m in members.get(str(group["id"]), []) if m in users or m in groups or m in sps]
     return out, members
+
+
+ORGANIZATION_APP_KEEP = ("AppId", "DisplayName", "AppVersion", "Enabled", "DefaultStateForUser", "ProvidedTo", "Scope", "Type")
 
 
 def _keep(obj: Obj, fields: Iterable[str]) -> Obj:
@@ -165,6 +170,13 @@ def redact_tenant(tenant_id: str, tenant: Obj, names: Pseudonyms, known_app_ids:
                       "members": list(g.get("members") or ())} for g in tenant["groups"]]
     out["roleAssignments"] = [_keep(a, KEEP["roleAssignments"]) for a in tenant["roleAssignments"]]
     out["roleDefinitions"] = copy.deepcopy(tenant["roleDefinitions"])
+    # Catalogue add-ins only (see export.with_organization_apps); their users get the users' pseudonyms.
+    by_upn = {str(u.get("userPrincipalName", "")).lower(): str(u["id"]) for u in tenant["users"]}
+    out["organizationApps"] = [
+        {**_keep(a, ORGANIZATION_APP_KEEP),
+         "UserList": [names.user(by_upn.get(upn.lower(), f"upn:{upn.lower()}"), upn) for upn in a.get("UserList") or ()]}
+        for a in tenant.get("organizationApps") or ()]
+    out["exchangeDenied"] = tenant.get("exchangeDenied", False)
     return out
 
 
