@@ -107,12 +107,16 @@ async def read_tenant(
     try:
         async with tenant_client(tenant.tenant_id, graph_url=graph_url, credential=credential,
                                  credential_factory=credential_factory) as (client, used):
-            snapshot = await read_snapshot(client, tenant, catalog)
-            if not extras:
-                return snapshot
-            # Exchange's organization apps and Graph beta's connectors, only for tenants that need them.
-            return await services.complete(snapshot, tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
-                                           exchange_url=None, credential=used)
+            alongside = None
+            if extras and services.needed(tenant):
+                # Exchange's organization apps and Graph beta's connectors, only for tenants that need
+                # them, once GET /organization confirmed the tenant, during the Graph batch: no
+                # extra round trip of waiting.
+                async def alongside() -> Callable[[Snapshot], Snapshot]:
+                    return await services.read(tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
+                                               exchange_url=None, credential=used)
+
+            return await read_snapshot(client, tenant, catalog, alongside=alongside)
     except NoClient as exc:
         return failed(tenant.tenant_id, str(exc))
     except Exception as exc:  # a bug or an unexpected library error: this tenant only

@@ -13,7 +13,7 @@ its own Part and never touches the parts Graph read.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, Callable
 
 import httpx
 
@@ -31,15 +31,35 @@ def needs_connectors(tenant: Tenant) -> bool:
     return tenant.connector is not None
 
 
+def needed(tenant: Tenant) -> bool:
+    return needs_exchange(tenant) or needs_connectors(tenant)
+
+
 async def complete(snapshot: Snapshot, tenant: Tenant, catalog: Catalog, *, graph_url: str | None,
                    exchange_url: str | None, credential: Any) -> Snapshot:
     """`snapshot` with the organization apps and connectors the tenant needs added."""
-    if Part.ORGANIZATION in snapshot.errors or not (needs_exchange(tenant) or needs_connectors(tenant)):
+    if Part.ORGANIZATION in snapshot.errors or not needed(tenant):
         return snapshot  # the tenant was not confirmed: nothing more is sent for it
+    add = await read(tenant, catalog, graph_url=graph_url, exchange_url=exchange_url, credential=credential)
+    return add(snapshot)
+
+
+async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, exchange_url: str | None,
+               credential: Any) -> Callable[[Snapshot], Snapshot]:
+    """Read what `tenant` needs beyond Graph v1.0; returns how to add it to its Graph snapshot.
+
+    Only for a tenant whose `GET /organization` confirmed it: sage365.engine runs this beside
+    the Graph batch (sage365.graph.reader's `alongside`), so these reads cost no extra
+    round trip of waiting.
+    """
     changes: dict[str, Any] = {}
-    errors = dict(snapshot.errors)
-    denied = set(snapshot.denied)
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as http:
+    errors: dict[Part, str] = {}
+    denied: set[Part] = set()
+    # The shared TLS context (a new one per tenant loads the CA bundle: ~20 ms of CPU) and the
+    # response size limit, as for Graph v1.0.
+    from sage365.graph.client import make_transport
+
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
         if needs_exchange(tenant):
             apps, error, permission = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
             if error is None:
@@ -54,7 +74,12 @@ async def complete(snapshot: Snapshot, tenant: Tenant, catalog: Catalog, *, grap
             changes["connector_sign_in"] = sign_in
             if error is not None:
                 errors[Part.CONNECTORS] = error
-    return dataclasses.replace(snapshot, errors=errors, denied=frozenset(denied), **changes)
+
+    def add(snapshot: Snapshot) -> Snapshot:
+        return dataclasses.replace(snapshot, errors={**snapshot.errors, **errors},
+                                   denied=frozenset({*snapshot.denied, *denied}), **changes)
+
+    return add
 
 
 async def raw_organization_apps(tenant_id: str, *, graph_url: str | None, exchange_url: str | None, credential: Any,

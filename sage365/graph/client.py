@@ -67,11 +67,17 @@ def ssl_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20) -> httpx.AsyncClient:
-    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects), every
-    response body read through sage365.graph.transport's size limit."""
+def make_transport(max_connections: int = 20) -> CappedTransport:
+    """A connection pool verifying TLS with the shared context, every response body read
+    through sage365.graph.transport's size limit: for every client that talks to Microsoft."""
     limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    transport = CappedTransport(httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits, http2=False))
+    return CappedTransport(httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits, http2=False))
+
+
+def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20) -> httpx.AsyncClient:
+    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects), on
+    make_transport's pool."""
+    transport = make_transport(max_connections)
     client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout), transport=transport)
     return GraphClientFactory.create_with_default_middleware(client=client)
 

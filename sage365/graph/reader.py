@@ -9,7 +9,8 @@ Retries of throttled items and nextLink pages are the only extra round trips.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Awaitable, Callable
 from urllib.parse import quote
 
 import msgspec
@@ -26,6 +27,7 @@ from sage365.snapshot import Part, Snapshot
 
 FILTER_IN_LIMIT = 15  # Graph's limit of values in one `in (...)` filter
 EXPAND_LIMIT = 20  # Graph returns at most 20 objects for an $expand
+Alongside = Callable[[], Awaitable[Callable[[Snapshot], Snapshot]]]
 
 
 def failed(tenant_id: str, message: str) -> Snapshot:
@@ -118,14 +120,25 @@ async def read_organization(adapter: Any, tenant: Tenant) -> Snapshot | tuple[st
     return mapping.organization(orgs[0])
 
 
-async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy: RetryPolicy = RetryPolicy()) -> Snapshot:
-    """Everything the checks need about `tenant`, read through `client` (a GraphServiceClient)."""
+async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy: RetryPolicy = RetryPolicy(),
+                        alongside: Alongside | None = None) -> Snapshot:
+    """Everything the checks need about `tenant`, read through `client` (a GraphServiceClient).
+
+    alongside: other reads of this tenant (another service's), started only once `GET
+    /organization` confirmed the tenant and run during the batch; what it returns is applied
+    to the snapshot.
+    """
     adapter = getattr(client, "request_adapter", client)  # a GraphServiceClient or its request adapter
     organization = await read_organization(adapter, tenant)
     if isinstance(organization, Snapshot):
         return organization
     name, domains = organization
-    responses = await send_batch(adapter, snapshot_requests(tenant, catalog), policy=policy)
+    batch = send_batch(adapter, snapshot_requests(tenant, catalog), policy=policy)
+    add = None
+    if alongside is None:
+        responses = await batch
+    else:
+        responses, add = await asyncio.gather(batch, alongside())
     # Rare cases cost one more round trip: a group $expand stops at 20 members, so those
     # groups' members are read in full; and a Global Administrator role held through a
     # (role-assignable) group needs that group's members, unless the administrator holds it directly.
@@ -139,7 +152,8 @@ async def read_snapshot(client: Any, tenant: Tenant, catalog: Catalog, *, policy
             [BatchRequest(g, f"/groups/{_q(g)}/members", shapes.DirectoryObject, True) for g in sorted(groups)],
             policy=policy,
         )
-    return build_snapshot(tenant, catalog, name, domains, responses, members)
+    snapshot = build_snapshot(tenant, catalog, name, domains, responses, members)
+    return add(snapshot) if add is not None else snapshot
 
 
 def role_groups(responses: dict[str, BatchResponse]) -> set[str]:
