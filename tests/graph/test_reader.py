@@ -160,3 +160,37 @@ def test_a_large_group_is_read_in_full_beyond_expands_20_members(start_sandbox, 
     assert [m.user_principal_name for m in snapshot.groups["Sage Contact users"].members] == [f"u{i}@alpha.fr" for i in range(25)]
     assert server.stats.requests(ALPHA, "POST /$batch") == 2
     assert server.stats.operations(ALPHA, "GET /groups/{id}/members") == 1
+
+
+def test_reads_alongside_run_during_the_batch_after_the_tenant_is_confirmed(start_sandbox, alpha, catalog, monkeypatch):
+    """The batch cannot finish before the alongside read has started: run one after the
+    other, this would time out instead of returning."""
+    from sage365.graph import client as graph
+    from sage365.graph import reader
+
+    server = start_sandbox()
+    started = asyncio.Event()
+    original = reader.send_batch
+    seen: list[str] = []
+
+    async def batch_waiting_for_alongside(*args, **kwargs):
+        await asyncio.wait_for(started.wait(), 10)
+        return await original(*args, **kwargs)
+
+    async def alongside():
+        seen.append(str(server.stats.requests(ALPHA, "GET /organization")))  # confirmed first
+        started.set()
+        return lambda snapshot: dataclasses.replace(snapshot, organization_name="read alongside")
+
+    monkeypatch.setattr(reader, "send_batch", batch_waiting_for_alongside)
+
+    async def go():
+        http = graph.make_http_client(server.base_url)
+        try:
+            return await reader.read_snapshot(graph.graph_client(ALPHA, graph_url=server.base_url, http_client=http),
+                                              alpha, catalog, alongside=alongside)
+        finally:
+            await http.aclose()
+
+    assert asyncio.run(go()) == dataclasses.replace(ALPHA_SNAPSHOT, organization_name="read alongside")
+    assert seen == ["1"]
