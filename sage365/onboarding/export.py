@@ -89,12 +89,14 @@ async def with_organization_apps(found: Discovery, options: Options, credential:
     addin.deployment too; a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
     from sage365.exchange.client import ExchangeError
     from sage365.extras import raw_organization_apps
+    from sage365.graph.client import make_transport
 
     ids = {a.addin.info.id for a in options.catalog.apps.values() if a.addin is not None and a.addin.info is not None}
     if not ids:
         return found
     try:
-        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0)) as http:
+        # The shared TLS context and response size limit (sage365.graph.client.make_transport).
+        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
             objects = await raw_organization_apps(found.tenant_id, graph_url=options.graph_url, exchange_url=None,
                                                   credential=credential, http=http)
     except ExchangeError as exc:
