@@ -282,7 +282,7 @@ def _addins(out: _Lines, discovery: Discovery, catalog: Catalog, consented: list
                 out.note(f"{key}: group {quoted(display)} is already declared for another add-in", 2)
                 continue
             used.add(folded)
-            entries.append(_addin_entry(out, key, g, declared_domains))
+            entries.append(_addin_entry(out, key, g, declared_domains, _deployment(discovery, catalog, key), catalog))
     if not entries:
         return
     out.add("  addins:")
@@ -290,7 +290,59 @@ def _addins(out: _Lines, discovery: Discovery, catalog: Catalog, consented: list
         out.lines.extend(entry)
 
 
-def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set[str]) -> list[str]:
+def _deployment(discovery: Discovery, catalog: Catalog, key: str) -> tuple[str | None, Any]:
+    """(why the deployment cannot be compared, or None; Get-App's entry for the catalogue's manifest, or None)."""
+    addin = catalog.apps[key].addin
+    if addin is None or addin.info is None:
+        return f"the catalogue's manifest for {key} cannot be read", None
+    if discovery.exchange_denied:
+        return "Exchange Online refused the identity (no Exchange rights)", None
+    wanted = addin.info.id.lower()
+    return None, next((a for a in discovery.organization_apps if str(a.get("AppId") or "").lower() == wanted), None)
+
+
+def _deployment_notes(notes: _Lines, key: str, catalog: Catalog, deployment: tuple[str | None, Any],
+                      users: list[str]) -> None:
+    """Comments for what addin.deployment will report on the declared users."""
+    from sage365.exchange.apps import app_from_json
+    from sage365.manifest import version_key
+
+    reason, raw = deployment
+    check = ["addin.deployment"]
+    if reason is not None:
+        notes.note(f"Centralized Deployment not compared: {quoted(reason)}", 6, check)
+        return
+    if raw is None:
+        notes.note(f"{key}'s add-in is not deployed through Centralized Deployment (Exchange organization apps)", 6, check)
+        return
+    deployed = app_from_json(raw)
+    manifest = catalog.apps[key].addin.info
+    problems = []
+    if not deployed.enabled:
+        problems.append("disabled")
+    try:
+        same_version = version_key(deployed.version) == version_key(manifest.version)
+    except ValueError:
+        same_version = False
+    if not same_version:
+        problems.append(f"version {quoted(deployed.version or 'unknown')}, the catalogue's manifest is {manifest.version}")
+    if deployed.provided_to.casefold() == "everyone":
+        problems.append("provided to everyone")
+    else:
+        provided = {u.casefold() for u in deployed.user_list}
+        declared = {u.casefold() for u in users}
+        if provided != declared:
+            missing = sorted(u for u in users if u.casefold() not in provided)
+            extra = sorted(u for u in deployed.user_list if u.casefold() not in declared)
+            problems.append("its users differ from the group's" + (f": not provided {', '.join(map(quoted, missing))}"
+                                                                     if missing else "")
+                            + (f"; provided but not members {', '.join(map(quoted, extra))}" if extra else ""))
+    if problems:
+        notes.note(f"{key}'s Centralized Deployment: {'; '.join(problems)}", 6, check)
+
+
+def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set[str],
+                 deployment: tuple[str | None, Any], catalog: Catalog) -> list[str]:
     display = str(found.group.get("displayName") or "")
     notes = _Lines()
     users: list[str] = []
@@ -310,6 +362,7 @@ def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set
         else:
             notes.note(f"Member {quoted(str(member.get('id')))} ({quoted(kind or 'unknown type')}) is not a user: "
                        "not declared", 6)
+    _deployment_notes(notes, key, catalog, deployment, users)
     out.named |= notes.named
     lines = [f"    - app: {key}", "      group:", f"        displayName: {scalar(display)}"]
     lines += notes.lines
