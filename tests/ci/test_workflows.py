@@ -8,6 +8,7 @@ import re
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -39,8 +40,10 @@ def load(path: Path) -> dict:
 
 
 def tool(name: str, *args: str) -> subprocess.CompletedProcess:
-    env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(ROOT), "NO_COLOR": "1"}
-    return subprocess.run([str(BIN / name), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
+    # A throwaway HOME: pre-commit and zizmor keep caches there, never in the repository.
+    with tempfile.TemporaryDirectory(prefix="sage365-ci-home-") as home:
+        env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": home, "NO_COLOR": "1"}
+        return subprocess.run([str(BIN / name), *args], cwd=ROOT, capture_output=True, text=True, env=env, timeout=120)
 
 
 def test_the_three_workflows_exist():
