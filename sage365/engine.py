@@ -23,6 +23,9 @@ from sage365.findings import Finding, Severity, Status, TenantResult
 from sage365.graph.redact import redact
 from sage365.snapshot import Snapshot
 
+# Seconds for one tenant's whole read: a healthy tenant needs a few round trips (well under
+# a second); a throttled one a few Retry-After waits of Graph's usual 1-30 s.
+DEFAULT_TENANT_TIMEOUT = 120.0
 CredentialFactory = Callable[[str], Any]  # tenant id -> an azure-identity credential
 Progress = Callable[[TenantResult], None]  # called once per tenant, as each one finishes
 
@@ -51,12 +54,14 @@ async def tenant_client(
     graph_url: str | None = None,
     credential: Any = None,
     credential_factory: CredentialFactory | None = None,
+    guard: Any = None,
 ) -> AsyncIterator[tuple[Any, Any]]:
     """(a GraphServiceClient of the tenant's own, its credential), closed afterwards with what this call created.
 
     Without graph_url: real Graph with `credential`, else credential_factory(tenant_id),
     else the environment's credential (sage365.graph.credentials). With graph_url and no
     credential: the sandbox's static token for this tenant. NoClient when none can be made.
+    guard: the tenant's sage365.graph.guard.TenantGuard (deadline, redirects, token tenant).
     """
     from sage365.graph import (
         client as graph,  # msgraph: imported on first use, not on import
@@ -79,8 +84,9 @@ async def tenant_client(
     http = None
     try:
         # Inside the try: a malformed --graph-url must be this tenant's error, not a leak of the credential.
-        http = graph.make_http_client(graph_url or graph.GRAPH_URL)
-        yield graph.graph_client(tenant_id, graph_url=graph_url, credential=credential, http_client=http), credential
+        http = graph.make_http_client(graph_url or graph.GRAPH_URL, guard=guard)
+        yield graph.graph_client(tenant_id, graph_url=graph_url, credential=credential, http_client=http,
+                                 guard=guard), credential
     finally:
         await _close_http(http)
         if owned:
@@ -95,31 +101,48 @@ async def read_tenant(
     credential: Any = None,
     credential_factory: CredentialFactory | None = None,
     extras: bool = False,
+    timeout: float = DEFAULT_TENANT_TIMEOUT,
 ) -> Snapshot:
     """One tenant's Snapshot through a client of its own (tenant_client); any failure becomes Snapshot.errors.
 
     extras: also read what the tenant needs beyond Graph v1.0 (Exchange's organization apps,
     Graph beta's connectors: sage365.extras); without it those parts are None (not read).
+    timeout (seconds) bounds the whole read, extras included: tokens, connections, slow
+    bodies, retries, pages. A tenant that hits it, or any other limit of sage365.graph.guard
+    (a redirect, another tenant's token), is unreadable as a whole, with a message naming the limit.
     """
     from sage365.graph import client as graph
+    from sage365.graph.guard import TenantGuard
     from sage365.graph.reader import failed, read_snapshot
 
+    guard = TenantGuard(tenant.tenant_id, timeout)
+    deadline = asyncio.timeout(timeout)
     try:
-        async with tenant_client(tenant.tenant_id, graph_url=graph_url, credential=credential,
-                                 credential_factory=credential_factory) as (client, used):
-            alongside = None
-            if extras and services.needed(tenant):
-                # Exchange's organization apps and Graph beta's connectors, only for tenants that need
-                # them, once GET /organization confirmed the tenant, during the Graph batch: no
-                # extra round trip of waiting.
-                async def alongside() -> Callable[[Snapshot], Snapshot]:
-                    return await services.read(tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
-                                               exchange_url=None, credential=used)
+        guard.start()
+        async with deadline:
+            async with tenant_client(tenant.tenant_id, graph_url=graph_url, credential=credential,
+                                     credential_factory=credential_factory, guard=guard) as (client, used):
+                alongside = None
+                if extras and services.needed(tenant):
+                    # Exchange's organization apps and Graph beta's connectors, only for tenants that need
+                    # them, once GET /organization confirmed the tenant, during the Graph batch: no
+                    # extra round trip of waiting.
+                    async def alongside() -> Callable[[Snapshot], Snapshot]:
+                        return await services.read(tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
+                                                   exchange_url=None, credential=used)
 
-            return await read_snapshot(client, tenant, catalog, alongside=alongside)
+                snapshot = await read_snapshot(client, tenant, catalog, alongside=alongside)
+        # A limit hit anywhere (even in one batch item) taints everything read for this tenant.
+        return failed(tenant.tenant_id, guard.violation) if guard.violation else snapshot
     except NoClient as exc:
         return failed(tenant.tenant_id, str(exc))
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return failed(tenant.tenant_id, guard.timed_out_message())
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
+        if guard.violation:
+            return failed(tenant.tenant_id, guard.violation)
         return failed(tenant.tenant_id, redact(f"cannot read tenant {tenant.tenant_id}: {type(exc).__name__}: {exc}"))
 
 
@@ -158,19 +181,23 @@ async def check_tenants(
     graph_url: str | None = None,
     credential_factory: CredentialFactory | None = None,
     concurrency: int = 16,
+    tenant_timeout: float = DEFAULT_TENANT_TIMEOUT,
     today: dt.date,
     lang: str = "en",
     progress: Progress | None = None,
 ) -> list[TenantResult]:
-    """Read and check every tenant, at most `concurrency` at a time; results in `tenants` order."""
+    """Read and check every tenant, at most `concurrency` at a time, each within
+    `tenant_timeout` seconds; results in `tenants` order."""
     if concurrency < 1:
         raise ValueError("concurrency must be at least 1")
+    if tenant_timeout <= 0:
+        raise ValueError("tenant_timeout must be positive")
     gate = asyncio.Semaphore(concurrency)
 
     async def one(tenant: Tenant) -> TenantResult:
         async with gate:
             snapshot = await read_tenant(tenant, catalog, graph_url=graph_url, credential_factory=credential_factory,
-                                         extras=True)
+                                         extras=True, timeout=tenant_timeout)
         result = evaluate(tenant, catalog, snapshot, today=today, lang=lang)
         if progress is not None:
             progress(result)

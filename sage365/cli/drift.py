@@ -95,6 +95,10 @@ def drift(
     fmt: Format = typer.Option(Format.table, "--format", help="Report format."),
     output: Optional[Path] = typer.Option(None, "--output", help="Write the report to this file instead of stdout."),
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=MAX_CONCURRENCY, help="Tenants read at the same time."),
+    tenant_timeout: float = typer.Option(
+        120.0, "--tenant-timeout", min=0.1, max=3600,
+        help="Seconds allowed for reading one tenant (connections, slow answers, retries, pages); past it the tenant is an error.",
+    ),
     lang: Lang = typer.Option(Lang.en, "--lang", help="Language of messages and remediations."),
     today: Optional[str] = typer.Option(None, "--today", help="Date for waiver expiry and the report's date (YYYY-MM-DD).  [default: today]"),
 ) -> None:
@@ -119,7 +123,7 @@ def drift(
     def run(progress: Callable[[TenantResult], None] | None) -> list[TenantResult]:
         return asyncio.run(
             engine.check_tenants(
-                tenants, loaded_catalog, graph_url=graph_url, concurrency=concurrency,
+                tenants, loaded_catalog, graph_url=graph_url, concurrency=concurrency, tenant_timeout=tenant_timeout,
                 today=day, lang=lang.value, progress=progress,
             )
         )

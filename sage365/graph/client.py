@@ -18,9 +18,13 @@ from kiota_abstractions.authentication import (
     AllowedHostsValidator,
     BaseBearerTokenAuthenticationProvider,
 )
+from kiota_http.kiota_client_factory import KiotaClientFactory
+from kiota_http.middleware import RedirectHandler, RetryHandler
 from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
+from msgraph_core.middleware import GraphTelemetryHandler
 
+from sage365.graph.guard import DeadlineRetryHandler, RefuseRedirects, TenantCheckedTokenProvider, TenantGuard
 from sage365.graph.transport import CappedTransport
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -74,12 +78,20 @@ def make_transport(max_connections: int = 20) -> CappedTransport:
     return CappedTransport(httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits, http2=False))
 
 
-def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20) -> httpx.AsyncClient:
-    """An httpx client with msgraph's default middleware (retry on 429/503/504, redirects), on
-    make_transport's pool."""
-    transport = make_transport(max_connections)
-    client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout), transport=transport)
-    return GraphClientFactory.create_with_default_middleware(client=client)
+def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20,
+                     guard: TenantGuard | None = None) -> httpx.AsyncClient:
+    """An httpx client on make_transport's pool with msgraph's default middleware, except that
+    redirects are never followed and retries never wait past the tenant's deadline
+    (sage365.graph.guard)."""
+    guard = guard or TenantGuard("")
+    client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout), transport=make_transport(max_connections))
+    middleware = [
+        RefuseRedirects(guard) if isinstance(m, RedirectHandler) else DeadlineRetryHandler(guard)
+        if isinstance(m, RetryHandler) else m
+        for m in KiotaClientFactory.get_default_middleware(None)
+    ]
+    middleware.append(GraphTelemetryHandler())  # as GraphClientFactory's default pipeline has
+    return GraphClientFactory.create_with_custom_middleware(middleware, client=client)
 
 
 def graph_client(
@@ -88,6 +100,7 @@ def graph_client(
     graph_url: str | None = None,
     credential: Any = None,
     http_client: httpx.AsyncClient | None = None,
+    guard: TenantGuard | None = None,
 ) -> GraphServiceClient:
     """A GraphServiceClient for one tenant.
 
@@ -95,21 +108,24 @@ def graph_client(
     credential, the sandbox's static token for `tenant_id` is sent.
     credential: an azure-identity credential for real tenants (DefaultAzureCredential,
     WorkloadIdentityCredential, CertificateCredential), bound to `tenant_id` by the caller.
+    Either way, every token is checked to be `tenant_id`'s before each request (guard).
     """
+    guard = guard or TenantGuard(tenant_id)
     base_url = (graph_url or GRAPH_URL).rstrip("/")
     if credential is None:
         if graph_url is None:
             raise ValueError("a credential is required for the real Microsoft Graph")
         host = httpx.URL(base_url).host
-        auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider(sandbox_token(tenant_id), host))
+        tokens: AccessTokenProvider = StaticTokenProvider(sandbox_token(tenant_id), host)
     else:
         # Imported here: azure-identity's import is slow and the sandbox never needs it.
-        from kiota_authentication_azure.azure_identity_authentication_provider import (
-            AzureIdentityAuthenticationProvider,
+        from kiota_authentication_azure.azure_identity_access_token_provider import (
+            AzureIdentityAccessTokenProvider,
         )
 
-        auth = AzureIdentityAuthenticationProvider(credential, scopes=[GRAPH_SCOPE])
-    client = http_client or make_http_client(base_url)
+        tokens = AzureIdentityAccessTokenProvider(credential, None, scopes=[GRAPH_SCOPE])
+    auth = BaseBearerTokenAuthenticationProvider(TenantCheckedTokenProvider(tokens, guard))
+    client = http_client or make_http_client(base_url, guard=guard)
     adapter = GraphRequestAdapter(auth, client=client)
     adapter.base_url = base_url
     return GraphServiceClient(request_adapter=adapter)

@@ -105,14 +105,15 @@ def test_a_credential_of_the_wrong_tenant_reads_nothing_more_and_spares_the_othe
                                                today=TODAY))
     assert statuses(results) == [("contoso", TenantStatus.COMPLIANT), ("fabrikam", TenantStatus.ERROR),
                                  ("northwind", TenantStatus.DRIFT)]
-    message = f"the credentials belong to tenant {CONTOSO}, not to the declared tenant {FABRIKAM}; nothing else was read"
+    message = (f"the credential returned a token for tenant {CONTOSO}, not for the declared tenant {FABRIKAM}; "
+               "that request and everything after it were not sent")
     assert results[1].findings[0].message == f"Could not read administrator: {message}"
     assert {f.status for f in results[1].findings} == {Status.ERROR}
     assert all(f.message.endswith(f": {message}") for f in results[1].findings)
     counts = demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"]
-    # contoso's own read (2) plus fabrikam's single GET /organization with contoso's token.
+    # contoso's own read only: fabrikam's token is checked before its first request and never sent.
     extras = {"POST /adminapi/beta/{tenantId}/InvokeCommand": 1, CONNECTORS: 1}
-    assert counts == {CONTOSO: {"GET /organization": 2, "POST /$batch": 1, **extras},
+    assert counts == {CONTOSO: {"GET /organization": 1, "POST /$batch": 1, **extras},
                       NORTHWIND: {"GET /organization": 1, "POST /$batch": 1, **extras}}
 
 

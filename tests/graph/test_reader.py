@@ -103,20 +103,22 @@ class TokenFor:
 def test_credentials_of_another_tenant_are_an_error_and_nothing_more_is_sent(start_sandbox, alpha, catalog):
     server = start_sandbox()
     snapshot = read(server, alpha, catalog, credential=TokenFor(BETA))
-    message = f"the credentials belong to tenant {BETA}, not to the declared tenant {ALPHA}; nothing else was read"
+    message = (f"the credential returned a token for tenant {BETA}, not for the declared tenant {ALPHA}; "
+               "that request and everything after it were not sent")
     assert snapshot == Snapshot(tenant_id=ALPHA, errors={part: message for part in Part})
-    # One request, GET /organization, made with beta's token; nothing at all for alpha.
-    assert server.stats.snapshot()["requests"]["byTenantEndpoint"] == {BETA: {"GET /organization": 1}}
+    # The token's tenant is checked before each request: beta's token never leaves the process.
+    assert server.stats.snapshot()["requests"]["byTenantEndpoint"] == {}
 
 
 def test_an_unknown_token_is_an_authentication_error_and_nothing_more_is_sent(start_sandbox, alpha, catalog):
     server = start_sandbox()
-    snapshot = read(server, alpha, catalog, credential=TokenFor("cccccccc-cccc-4ccc-8ccc-cccccccccccc"))
+    unknown = "cccccccc-cccc-4ccc-8ccc-cccccccccccc"  # a tenant the sandbox does not hold: its token is refused
+    snapshot = read(server, dataclasses.replace(alpha, tenant_id=unknown), catalog, credential=TokenFor(unknown))
     message = (
-        f"authentication failed for tenant {ALPHA}: 401 InvalidAuthenticationToken: Access token validation failure: "
-        "tenant 'cccccccc-cccc-4ccc-8ccc-cccccccccccc' is not known to this sandbox.; nothing was read"
+        f"authentication failed for tenant {unknown}: 401 InvalidAuthenticationToken: Access token validation failure: "
+        f"tenant '{unknown}' is not known to this sandbox.; nothing was read"
     )
-    assert snapshot == Snapshot(tenant_id=ALPHA, errors={part: message for part in Part})
+    assert snapshot == Snapshot(tenant_id=unknown, errors={part: message for part in Part})
     assert server.stats.snapshot()["requests"]["byTenantEndpoint"] == {"-": {"GET /organization": 1}}
 
 
