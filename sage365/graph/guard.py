@@ -138,7 +138,6 @@ class DeadlineRetryHandler(RetryHandler):
         retryable = response is not None and response.status_code in self.retry_on_status_codes
         if retryable and retry_count < self.options.max_retry and wait > self._guard.remaining():
             raise self._guard.stop(
-                f"Microsoft Graph answered {response.status_code} asking to retry in {wait:g} s, past the tenant "
-                f"deadline of {self._guard.timeout:g} s (--tenant-timeout, {max(self._guard.remaining(), 0):.0f} s "
-                "left); nothing was checked")
+                f"Microsoft Graph answered {response.status_code} asking to retry in {wait:g} s, more than is left of "
+                f"the tenant deadline of {self._guard.timeout:g} s (--tenant-timeout); nothing was checked")
         return wait

@@ -1,0 +1,174 @@
+"""Misbehaving servers in front of the Graph sandbox, through `sage365 drift` as a subprocess.
+
+Each case ends in a bounded time (the subprocess timeout is the bound; the tenant
+deadline is set small through --tenant-timeout) with every finding of the tenant an
+`error` naming the limit, exit 2, and nothing sent where it must not go. Cases for the
+parser (malformed batch items, page and size caps) belong beside these.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Callable
+
+import pytest
+
+from tests.hostile.server import HostileServer, Reply, Request
+from tests.hostile.support import CONTOSO, drift
+
+pytestmark = pytest.mark.slow
+# Small enough to keep the suite fast, large enough for a healthy read on a loaded machine
+# (the cases that must pass use the default, 120 s).
+TENANT_TIMEOUT = "4"
+DEADLINE = (f"no complete answer from Microsoft Graph within the tenant deadline of {TENANT_TIMEOUT} s "
+            "(--tenant-timeout); nothing was checked")
+
+
+def is_organization(request: Request) -> bool:
+    return request.path.endswith("/organization")
+
+
+def is_batch(request: Request) -> bool:
+    return request.path.endswith("/$batch")
+
+
+def findings(done) -> list[tuple[str, str]]:
+    [tenant] = json.loads(done.stdout)["tenants"]
+    return [(f["status"], f["message"]) for f in tenant["findings"]]
+
+
+def assert_every_finding_is_an_error_ending(done, message: str) -> None:
+    assert (done.returncode, done.stderr) == (2, "")
+    outcomes = findings(done)
+    assert len(outcomes) == 13  # contoso: every check, each app and add-in
+    assert {status for status, _ in outcomes} == {"error"}
+    assert {text.split(": ", 1)[1] for _, text in outcomes} == {message}
+
+
+def run_against(demo_sandbox, handler: Callable[[Request], Reply | None], *args: str):
+    """drift on contoso through `handler`; the subprocess timeout is the bound every case must meet."""
+    args = args or ("--tenant-timeout", TENANT_TIMEOUT)
+    with HostileServer(handler, upstream=demo_sandbox.base_url) as server:
+        done = drift(server.base_url, "--format", "json", *args, timeout=60)
+    return server, done
+
+
+def test_a_well_behaved_proxy_changes_nothing(demo_sandbox):
+    server, done = run_against(demo_sandbox, lambda request: None, "--tenant-timeout", "120")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert {status for status, _ in findings(done)} == {"pass"}
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1.0/organization"), ("POST", "/v1.0/$batch")]
+
+
+@pytest.mark.parametrize("slow", [is_organization, is_batch], ids=["organization", "batch"])
+def test_a_body_sent_one_byte_every_few_seconds_stops_at_the_deadline(demo_sandbox, slow):
+    def handler(request: Request) -> Reply | None:
+        return Reply(200, json={"value": []}, byte_every=30.0) if slow(request) else None
+
+    _, done = run_against(demo_sandbox, handler)
+    assert_every_finding_is_an_error_ending(done, DEADLINE)
+
+
+def test_a_server_that_never_answers_stops_at_the_deadline(demo_sandbox):
+    # Headers sent, then a body that never comes (Content-Length promises 10 bytes).
+    _, done = run_against(demo_sandbox, lambda r: Reply(200, body=b"", content_length=10, chunks=[b"{"]))
+    assert_every_finding_is_an_error_ending(done, DEADLINE)
+
+
+def test_retry_after_beyond_the_deadline_stops_the_tenant_at_once(demo_sandbox):
+    def handler(request: Request) -> Reply | None:
+        if is_organization(request):
+            return Reply(429, {"Retry-After": "170"}, json={"error": {"code": "TooManyRequests", "message": "slow down"}})
+        return None
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "60")
+    message = ("Microsoft Graph answered 429 asking to retry in 170 s, more than is left of the tenant deadline "
+               "of 60 s (--tenant-timeout); nothing was checked")
+    assert_every_finding_is_an_error_ending(done, message)
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1.0/organization")]  # not retried, no batch
+
+
+def test_retry_after_within_the_deadline_is_waited_for(demo_sandbox):
+    answers = itertools.count()
+
+    def handler(request: Request) -> Reply | None:
+        if is_organization(request) and next(answers) == 0:
+            return Reply(429, {"Retry-After": "1"}, json={"error": {"code": "TooManyRequests", "message": "wait"}})
+        return None
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "30")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert [(r.method, r.path) for r in server.requests] == [
+        ("GET", "/v1.0/organization"), ("GET", "/v1.0/organization"), ("POST", "/v1.0/$batch")]
+
+
+def test_a_nextlink_that_loops_forever_stops_at_the_deadline(demo_sandbox):
+    """Every batch item answers one more page pointing at itself: the deadline ends it."""
+    def handler(request: Request) -> Reply | None:
+        if not is_batch(request):
+            return None
+        items = json.loads(request.body)["requests"]
+        loop = "https://graph.microsoft.com/v1.0/subscribedSkus?$skiptoken=again"
+        return Reply(200, json={"responses": [
+            {"id": item["id"], "status": 200, "body": {"value": [], "@odata.nextLink": loop}} for item in items]})
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "10")  # time to reach the batch
+    assert_every_finding_is_an_error_ending(done, DEADLINE.replace(f"of {TENANT_TIMEOUT} s", "of 10 s"))
+    assert len(server.received(is_batch)) >= 2  # it followed pages until the deadline
+
+
+def test_an_endless_body_stops_at_the_deadline(demo_sandbox):
+    def endless():
+        yield b'{"value": ['
+        while True:
+            yield b'{"id": "x"},' * 1000
+
+    def handler(request: Request) -> Reply | None:
+        return Reply(200, chunks=endless(), content_length=10**12) if is_organization(request) else None
+
+    _, done = run_against(demo_sandbox, handler)
+    assert_every_finding_is_an_error_ending(done, DEADLINE)
+
+
+@pytest.fixture
+def elsewhere():
+    """Another origin: it must never hear from sage365."""
+    with HostileServer(lambda request: Reply(200, json={"value": [{"id": CONTOSO}]})) as server:
+        yield server
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirected_batch_sends_neither_body_nor_token_elsewhere(demo_sandbox, elsewhere, status):
+    def handler(request: Request) -> Reply | None:
+        return Reply(status, {"Location": f"{elsewhere.base_url}/$batch"}) if is_batch(request) else None
+
+    _, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    message = (f"POST /v1.0/$batch was answered {status} redirecting to {elsewhere.base_url}/$batch: redirects are "
+               "never followed (the token or the request could reach another host); nothing more was sent")
+    assert_every_finding_is_an_error_ending(done, message)
+    assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("status", [302, 307])
+def test_a_redirected_organization_lets_no_other_host_answer_for_the_tenant(demo_sandbox, elsewhere, status):
+    def handler(request: Request) -> Reply | None:
+        if is_organization(request):
+            return Reply(status, {"Location": f"{elsewhere.base_url}/organization"})
+        return None
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    message = (f"GET /v1.0/organization was answered {status} redirecting to {elsewhere.base_url}/organization: "
+               "redirects are never followed (the token or the request could reach another host); nothing more was sent")
+    assert_every_finding_is_an_error_ending(done, message)
+    assert elsewhere.requests == []
+    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1.0/organization")]  # and no batch
+
+
+def test_a_same_origin_redirect_is_not_followed_either(demo_sandbox):
+    def handler(request: Request) -> Reply | None:
+        return Reply(307, {"Location": "/v1.0/organization?again"}) if is_organization(request) else None
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    assert (done.returncode, {status for status, _ in findings(done)}) == (2, {"error"})
+    assert len(server.requests) == 1
