@@ -10,7 +10,10 @@ upstream (normally the Graph sandbox), so a case only scripts what it breaks:
             return Reply(200, json={"value": []}, byte_every=2.0)   # one byte every 2 s
         return None                                                  # the sandbox answers
 
-    with HostileServer(handler, upstream=sandbox.base_url) as server:
+    def rewrite(request, reply):                                     # or: change the sandbox's answer
+        return reply
+
+    with HostileServer(handler, upstream=sandbox.base_url, rewrite=rewrite) as server:
         run sage365 drift --graph-url server.base_url ...
         server.requests  # every request received: method, target, headers, body
 
@@ -67,8 +70,10 @@ REASONS = {200: "OK", 202: "Accepted", 301: "Moved Permanently", 302: "Found", 3
 
 
 class HostileServer:
-    def __init__(self, handler: Handler = lambda request: None, *, upstream: str | None = None) -> None:
+    def __init__(self, handler: Handler = lambda request: None, *, upstream: str | None = None,
+                 rewrite: Callable[[Request, Reply], Reply] | None = None) -> None:
         self.handler = handler
+        self.rewrite = rewrite  # applied to the upstream's replies: break a real answer a little
         self.upstream = urlsplit(upstream) if upstream else None
         self.requests: list[Request] = []
         self._lock = threading.Lock()
@@ -129,6 +134,8 @@ class HostileServer:
                 reply = self.handler(request)
                 if reply is None:
                     reply = await asyncio.get_running_loop().run_in_executor(None, self._forward, request)
+                    if self.rewrite is not None:
+                        reply = self.rewrite(request, reply)
                 await _write_reply(writer, reply)
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from typing import Callable
 
 import pytest
@@ -103,29 +104,50 @@ def test_retry_after_within_the_deadline_is_waited_for(demo_sandbox):
         ("GET", "/v1.0/organization"), ("GET", "/v1.0/organization"), ("POST", "/v1.0/$batch")]
 
 
-def test_a_nextlink_that_loops_forever_stops_at_the_deadline(demo_sandbox):
-    """Every batch item answers one more page pointing at itself: the deadline ends it."""
-    def handler(request: Request) -> Reply | None:
+def test_a_nextlink_that_loops_forever_stops_at_the_page_cap(demo_sandbox):
+    """The sandbox's real subscribedSkus page, always with one more page: the same one."""
+    def loop(request: Request, reply: Reply) -> Reply:
         if not is_batch(request):
-            return None
-        items = json.loads(request.body)["requests"]
-        loop = "https://graph.microsoft.com/v1.0/subscribedSkus?$skiptoken=again"
-        return Reply(200, json={"responses": [
-            {"id": item["id"], "status": 200, "body": {"value": [], "@odata.nextLink": loop}} for item in items]})
+            return reply
+        answer = json.loads(reply.body)
+        for item in answer["responses"]:
+            if item["id"] == "skus":
+                item["body"]["@odata.nextLink"] = "https://graph.microsoft.com/v1.0/subscribedSkus"
+        return Reply(reply.status, {"Content-Type": "application/json"}, json.dumps(answer).encode())
 
-    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "10")  # time to reach the batch
-    assert_every_finding_is_an_error_ending(done, DEADLINE.replace(f"of {TENANT_TIMEOUT} s", "of 10 s"))
-    assert len(server.received(is_batch)) >= 2  # it followed pages until the deadline
+    with HostileServer(upstream=demo_sandbox.base_url, rewrite=loop) as server:
+        done = drift(server.base_url, "--format", "json", timeout=120)
+    assert (done.returncode, done.stderr) == (2, "")
+    cap = ("cannot read the subscribed SKUs: 200 TooManyPages: request 'skus': stopped after 200 pages, the limit of "
+           "@odata.nextLink pages followed; the collection was not read in full")
+    assert [(status, text.split(": ", 1)[1]) for status, text in findings(done) if status != "pass"] == [
+        ("error", cap), ("error", cap)]  # tenant.subscription and tenant.free_premium_seat; the rest is read
+    assert len(server.received(is_batch)) == 200
 
 
-def test_an_endless_body_stops_at_the_deadline(demo_sandbox):
+def test_an_endless_body_stops_at_the_size_cap(demo_sandbox):
     def endless():
         yield b'{"value": ['
         while True:
             yield b'{"id": "x"},' * 1000
 
-    def handler(request: Request) -> Reply | None:
-        return Reply(200, chunks=endless(), content_length=10**12) if is_organization(request) else None
+    def handler(request: Request) -> Reply | None:  # no Content-Length: the size is only known by reading
+        return Reply(200, chunks=endless()) if is_organization(request) else None
+
+    _, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    assert_every_finding_is_an_error_ending(done, "cannot reach Microsoft Graph: ResponseTooLarge: the response body "
+                                            "exceeds sage365's limit of 32 MiB; it was not read; nothing was read")
+
+
+def test_an_endless_slow_body_stops_at_the_deadline(demo_sandbox):
+    def endless():
+        yield b'{"value": ['
+        for _ in range(240):  # two minutes, far past the deadline
+            time.sleep(0.5)  # the server's own thread: one small chunk every half second
+            yield b'{"id": "x"},'
+
+    def handler(request: Request) -> Reply | None:  # no Content-Length: the body ends when the connection does
+        return Reply(200, chunks=endless()) if is_organization(request) else None
 
     _, done = run_against(demo_sandbox, handler)
     assert_every_finding_is_an_error_ending(done, DEADLINE)
