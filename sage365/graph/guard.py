@@ -20,9 +20,6 @@ tenant as unreadable with it, whatever part of the read it interrupted.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import json
 from typing import Any, Optional
 
 import httpx
@@ -30,6 +27,8 @@ from kiota_abstractions.authentication import AccessTokenProvider, AllowedHostsV
 from kiota_http.middleware import RetryHandler
 from kiota_http.middleware.middleware import BaseMiddleware
 from kiota_http.middleware.options import RetryHandlerOption
+
+from sage365.exchange.tokens import token_facts
 
 
 class TenantStopped(Exception):
@@ -66,28 +65,13 @@ class TenantGuard:
 
     def check_token(self, token: str) -> None:
         """Raise TenantStopped unless `token` was issued for this tenant."""
-        tenant = token_tenant(token)
+        tenant = token_facts(token).tenant_id  # the same reading as Exchange's client makes
         if tenant is None:
             raise self.stop("the access token does not say which tenant it belongs to (no tid claim); "
                             "nothing more was sent")
         if tenant != self.tenant_id:
             raise self.stop(f"the credential returned a token for tenant {tenant}, not for the declared tenant "
                             f"{self.tenant_id}; that request and everything after it were not sent")
-
-
-def token_tenant(token: str) -> str | None:
-    """The tenant a bearer token is for: the sandbox's `sandbox.<tenantId>`, or a JWT's `tid`."""
-    if token.startswith("sandbox."):
-        return token.removeprefix("sandbox.").lower() or None
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
-    except (ValueError, binascii.Error):
-        return None
-    tenant = payload.get("tid") if isinstance(payload, dict) else None
-    return tenant.lower() if isinstance(tenant, str) and tenant else None
 
 
 class TenantCheckedTokenProvider(AccessTokenProvider):

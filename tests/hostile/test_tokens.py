@@ -19,7 +19,6 @@ from sage365 import engine
 from sage365.catalog import load_catalog
 from sage365.declaration import load_tenant
 from sage365.findings import Status
-from sage365.graph.guard import token_tenant
 from tests.hostile.server import HostileServer, Reply, Request
 from tests.hostile.support import CONTOSO, CONTOSO_FILE, ROOT
 
@@ -81,9 +80,3 @@ def test_a_token_that_names_no_tenant_is_never_sent():
     assert server.requests == []
     assert {f.message.split(": ", 1)[1] for f in result.findings} == {
         "the access token does not say which tenant it belongs to (no tid claim); nothing more was sent"}
-
-
-def test_token_tenant_reads_jwts_and_sandbox_tokens():
-    assert token_tenant(jwt({"tid": CONTOSO.upper()})) == CONTOSO
-    assert token_tenant(f"sandbox.{CONTOSO}") == CONTOSO
-    assert [token_tenant(t) for t in ("opaque", "a.b.c", jwt({"tid": 5}), "sandbox.")] == [None] * 4
