@@ -84,9 +84,15 @@ async def tenant_client(
     http = None
     try:
         # Inside the try: a malformed --graph-url must be this tenant's error, not a leak of the credential.
+        from sage365.graph.guard import TenantCheckedCredential, TenantGuard
+
+        guard = guard or TenantGuard(tenant_id)
+        # Every client of this tenant (Graph, Graph beta, Exchange) takes its tokens from the
+        # checked credential: another tenant's token is refused before any request carries it.
+        checked = TenantCheckedCredential(credential, guard) if credential is not None else None
         http = graph.make_http_client(graph_url or graph.GRAPH_URL, guard=guard)
-        yield graph.graph_client(tenant_id, graph_url=graph_url, credential=credential, http_client=http,
-                                 guard=guard), credential
+        yield graph.graph_client(tenant_id, graph_url=graph_url, credential=checked, http_client=http,
+                                 guard=guard), checked
     finally:
         await _close_http(http)
         if owned:

@@ -9,10 +9,11 @@ One `TenantGuard` per tenant read, shared by that tenant's client pieces:
   an attack, and the tenant stops with an error naming it.
 - `DeadlineRetryHandler` (kiota's RetryHandler): a `Retry-After` longer than what is left
   of the tenant's deadline stops the tenant at once instead of sleeping past it.
-- `TenantCheckedTokenProvider`: the tenant of the token is checked before every request
-  (the `tid` claim of an Entra ID access token, read without verifying the signature,
-  which is Graph's job; or the sandbox's `sandbox.<tenantId>`): a credential that hands
-  out another tenant's token mid-run stops the tenant before that request is sent.
+- `TenantCheckedCredential` and `TenantCheckedTokenProvider`: the tenant of the token is
+  checked before every request, Graph's, Graph beta's and Exchange's alike (the `tid`
+  claim of an Entra ID access token, read without verifying the signature, which is the
+  service's job; or the sandbox's `sandbox.<tenantId>`): a credential that hands out
+  another tenant's token mid-run stops the tenant before that request is sent.
 The first violation is kept in `TenantGuard.violation`; the engine reports the whole
 tenant as unreadable with it, whatever part of the read it interrupted.
 """
@@ -20,6 +21,7 @@ tenant as unreadable with it, whatever part of the read it interrupted.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any, Optional
 
 import httpx
@@ -72,6 +74,22 @@ class TenantGuard:
         if tenant != self.tenant_id:
             raise self.stop(f"the credential returned a token for tenant {tenant}, not for the declared tenant "
                             f"{self.tenant_id}; that request and everything after it were not sent")
+
+
+class TenantCheckedCredential:
+    """An azure-identity credential whose every token is checked against the tenant before it
+    is handed out: Graph, Graph beta and Exchange clients all get their tokens through it."""
+
+    def __init__(self, credential: Any, guard: TenantGuard) -> None:
+        self._credential = credential
+        self._guard = guard
+
+    async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        token = self._credential.get_token(*scopes, **kwargs)
+        if inspect.isawaitable(token):
+            token = await token
+        self._guard.check_token(token.token)
+        return token
 
 
 class TenantCheckedTokenProvider(AccessTokenProvider):
