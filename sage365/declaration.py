@@ -51,6 +51,7 @@ class ConnectorDeclaration:
 
     machine_name: str | None = None  # None: any connector of the tenant
     minimum_version: str | None = None
+    connector_group: str | None = None  # None: any connector group
     app: str = "sage-connector"  # catalogue key: its sign-ins are the fallback signal
 
 
@@ -141,7 +142,7 @@ def parse_tenant(document: Document) -> Tenant:
 
 def _connector(raw: Mapping) -> ConnectorDeclaration:
     return ConnectorDeclaration(machine_name=raw.get("machineName"), minimum_version=raw.get("minimumVersion"),
-                                app=raw.get("app", "sage-connector"))
+                                connector_group=raw.get("connectorGroup"), app=raw.get("app", "sage-connector"))
 
 
 def load_document(path: Path, schema: str) -> tuple[Document, list[Problem]]:

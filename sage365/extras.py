@@ -12,6 +12,7 @@ its own Part and never touches the parts Graph read.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any, Callable
 
@@ -59,21 +60,26 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
     # response size limit, as for Graph v1.0.
     from sage365.graph.client import make_transport
 
+    async def exchange_part(http: httpx.AsyncClient) -> None:
+        apps, error, permission = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
+        if error is None:
+            changes["organization_apps"] = apps
+        else:
+            errors[Part.ORGANIZATION_APPS] = error
+            if permission:
+                denied.add(Part.ORGANIZATION_APPS)
+
+    async def connector_part(http: httpx.AsyncClient) -> None:
+        connectors, sign_in, error = await _connectors(tenant, catalog, graph_url, credential, http)
+        changes["connectors"] = connectors if error is None else None
+        changes["connector_sign_in"] = sign_in
+        if error is not None:
+            errors[Part.CONNECTORS] = error
+
+    # Two services on two hosts: read at the same time.
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
-        if needs_exchange(tenant):
-            apps, error, permission = await _organization_apps(tenant, graph_url, exchange_url, credential, http)
-            if error is None:
-                changes["organization_apps"] = apps
-            else:
-                errors[Part.ORGANIZATION_APPS] = error
-                if permission:
-                    denied.add(Part.ORGANIZATION_APPS)
-        if needs_connectors(tenant):
-            connectors, sign_in, error = await _connectors(tenant, catalog, graph_url, credential, http)
-            changes["connectors"] = connectors if error is None else None
-            changes["connector_sign_in"] = sign_in
-            if error is not None:
-                errors[Part.CONNECTORS] = error
+        await asyncio.gather(*(part(http) for part, wanted in ((exchange_part, needs_exchange(tenant)),
+                                                               (connector_part, needs_connectors(tenant))) if wanted))
 
     def add(snapshot: Snapshot) -> Snapshot:
         return dataclasses.replace(snapshot, errors={**snapshot.errors, **errors},
@@ -115,7 +121,8 @@ async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, c
 
     reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=credential, http=http)
     try:
-        return await beta.read_connectors(reader), None, None
+        group = tenant.connector.connector_group if tenant.connector else None
+        return await beta.read_connectors(reader, group), None, None
     except beta.BetaError as exc:
         error = f"Graph beta {beta.CONNECTORS_PATH}: {exc.describe()}"
         if exc.status != 403:

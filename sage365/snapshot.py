@@ -139,6 +139,7 @@ class Connector:
     status: str  # active, inactive
     version: str = ""
     external_ip: str = ""
+    group: str | None = None  # the declared connector group's name when it is a member of it (read only then)
 
 
 @dataclass(frozen=True)

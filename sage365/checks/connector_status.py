@@ -77,11 +77,12 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     declared = tenant.connector
     if declared is None:
         return []
-    resource = declared.machine_name or "connector"
+    resource = declared.machine_name or declared.connector_group or "connector"
     reason = snapshot.error(Part.CONNECTORS)
     if reason is not None or snapshot.connectors is None:
         return [_unreadable(tenant, resource, reason or NOT_READ[lang], snapshot, lang)]
-    which = f"'{declared.machine_name}'" if declared.machine_name else ""
+    which = " ".join(p for p in (f"'{declared.machine_name}'" if declared.machine_name else "",
+                                 f"in group '{declared.connector_group}'" if declared.connector_group else "") if p)
     matching = [c for c in snapshot.connectors if _matches(c, declared)]
     if not matching:
         return [METADATA.finding(tenant, Status.FAIL, resource, "missing", lang, expected="active",
@@ -120,7 +121,10 @@ def _unreadable(tenant: Tenant, resource: str, reason: str, snapshot: Snapshot, 
 
 
 def _matches(connector: Connector, declared: ConnectorDeclaration) -> bool:
-    """The declared name, or the first label of the connector's FQDN (SAGE-SRV or SAGE-SRV.contoso.local)."""
+    """In the declared group, if any; the declared name, or the first label of the
+    connector's FQDN (SAGE-SRV or SAGE-SRV.contoso.local)."""
+    if declared.connector_group is not None and connector.group is None:
+        return False
     if declared.machine_name is None:
         return True
     want, have = declared.machine_name.casefold(), connector.machine_name.casefold()

@@ -103,7 +103,11 @@ class ExchangeClient:
         self.url = f"{self.base_url}/adminapi/beta/{self.tenant_id}/InvokeCommand"
         self._tokens = tokens
         self._own_http = http is None
-        self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(timeout))
+        if http is None:
+            from sage365.graph.client import make_transport  # the shared TLS context and size limit
+
+            http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=make_transport())
+        self._http = http
         self._policy = policy
         self._token: str | None = None
         self.requests = 0  # HTTP requests sent, retries and pages included

@@ -1,7 +1,8 @@
 """Application proxy connectors (step 7's "Connecteur Microsoft 365"), from Graph beta.
 
 `GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors` (status active or
-inactive, machineName, version). It is a beta API, and Graph's `$batch` runs on one
+inactive, machineName, version); with a declared connector group, also `.../connectorGroups`
+and that group's `members`. It is a beta API, and Graph's `$batch` runs on one
 version, so this is one request of its own, sent only for tenants that declare
 `spec.connector`. Microsoft documents only ReadWrite permissions for it
 (Directory.ReadWrite.All; OnPremisesPublishingProfiles.ReadWrite.All also exists as an
@@ -18,6 +19,7 @@ the v1.0 SDK); 429/503/504 are retried after Retry-After like the Exchange clien
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 from typing import Any
 from urllib.parse import quote
@@ -30,6 +32,7 @@ from sage365.snapshot import Connector, SignInActivity
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 CONNECTORS_PATH = "/onPremisesPublishingProfiles/applicationProxy/connectors"
+GROUPS_PATH = "/onPremisesPublishingProfiles/applicationProxy/connectorGroups"
 SIGN_INS_PATH = "/reports/servicePrincipalSignInActivities"
 RETRY_STATUSES = frozenset({429, 503, 504})
 
@@ -120,8 +123,17 @@ def connector(obj: dict[str, Any]) -> Connector:
                      external_ip=str(obj.get("externalIp") or ""))
 
 
-async def read_connectors(reader: BetaReader) -> tuple[Connector, ...]:
-    return tuple(connector(o) for o in await reader.collection(CONNECTORS_PATH))
+async def read_connectors(reader: BetaReader, group: str | None = None) -> tuple[Connector, ...]:
+    """Every connector; with `group` (a declared connector group's name), those in it carry
+    its name: two more GETs, the groups and that group's members, only then."""
+    found = tuple(connector(o) for o in await reader.collection(CONNECTORS_PATH))
+    if group is None:
+        return found
+    groups = [g for g in await reader.collection(GROUPS_PATH) if str(g.get("name", "")).casefold() == group.casefold()]
+    members: set[str] = set()
+    for match in groups:
+        members |= {str(m.get("id")) for m in await reader.collection(f"{GROUPS_PATH}/{quote(str(match['id']), safe='')}/members")}
+    return tuple(dataclasses.replace(c, group=group) if c.id in members else c for c in found)
 
 
 async def read_sign_in(reader: BetaReader, app_id: str) -> SignInActivity:

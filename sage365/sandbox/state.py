@@ -33,6 +33,7 @@ COLLECTIONS = (
     "roleAssignments",
     "roleDefinitions",
     "connectors",  # Graph beta, served under /beta
+    "connectorGroups",  # with `members`: connector ids (as stored)
     "servicePrincipalSignInActivities",  # Graph beta reports
 )
 
@@ -58,6 +59,7 @@ class Tenant:
     roleAssignments: dict[str, Obj] = field(default_factory=dict)
     roleDefinitions: dict[str, Obj] = field(default_factory=dict)
     connectors: dict[str, Obj] = field(default_factory=dict)
+    connectorGroups: dict[str, Obj] = field(default_factory=dict)
     servicePrincipalSignInActivities: dict[str, Obj] = field(default_factory=dict)
     # Exchange Online's organization apps, in Get-App's shape, by AppId (lower-case).
     organizationApps: dict[str, Obj] = field(default_factory=dict)
