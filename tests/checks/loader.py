@@ -8,7 +8,7 @@ then the check's own for fail/waived, the shared read-error text for error, empt
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +109,8 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
         },
         organization_apps={a.app_id: a for a in (app_from_json(o) for o in data["organizationApps"])}
         if "organizationApps" in data else None,
-        connectors=tuple(connector(c) for c in data["connectors"]) if "connectors" in data else None,
+        connectors=tuple(replace(connector(c), group=c.get("group")) for c in data["connectors"])
+        if "connectors" in data else None,
         connector_sign_in=SignInActivity(data["connectorSignIn"]["appId"], data["connectorSignIn"].get("lastSignIn"))
         if data.get("connectorSignIn") else None,
         errors={Part(k): v for k, v in data.get("errors", {}).items()},

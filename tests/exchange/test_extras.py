@@ -4,13 +4,14 @@ connectors (paged, 403 with the sign-in fallback) and Exchange refusals as findi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
 
 from sage365 import engine
 from sage365.catalog import load_catalog
-from sage365.declaration import load_tenant
+from sage365.declaration import ConnectorDeclaration, load_tenant
 from sage365.findings import Status
 from sage365.sandbox.state import read_raw
 from sage365.snapshot import Connector, Part, SignInActivity
@@ -91,3 +92,24 @@ def test_a_tenant_needing_neither_sends_neither(demo_sandbox):
     assert (snapshot.organization_apps, snapshot.connectors) == (None, None)
     assert demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"] == {
         FABRIKAM: {"GET /organization": 1, "POST /$batch": 1}}
+
+
+GROUPS = "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectorGroups"
+MEMBERS = "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectorGroups/{id}/members"
+
+
+def test_a_declared_connector_group_reads_its_members(sandbox_server):
+    raw = demo_with(connectorGroups=[
+        {"id": "g1", "name": "Default", "members": []},
+        {"id": "g2", "name": "SAGE 100", "members": ["10000000-0004-4000-8000-000000000001", "c2"]}])
+    raw["tenants"][CONTOSO]["connectors"].append({"id": "c2", "machineName": "SAGE100-B", "status": "inactive"})
+    server = sandbox_server(raw, page_size=1)
+    tenant = dataclasses.replace(CONTOSO_TENANT, connector=ConnectorDeclaration(connector_group="Sage 100"))
+    snapshot = read(server, tenant)
+    assert [(c.id, c.group) for c in snapshot.connectors] == [
+        ("10000000-0004-4000-8000-000000000001", "Sage 100"), ("c2", "Sage 100")]
+    # Pages of one: 2 connectors, 2 groups, 2 members.
+    assert [server.stats.requests(CONTOSO, e) for e in (CONNECTORS, GROUPS, MEMBERS)] == [2, 2, 2]
+    result = engine.evaluate(tenant, CATALOG, snapshot, today=dt.date(2026, 11, 28))
+    assert [(f.status, f.resource, f.message) for f in result.findings if f.check == "connector.status"] == [
+        (Status.PASS, "Sage 100", "Connector on SAGE100-SRV.contoso.local is active (version 1.5.3437.0)")]
