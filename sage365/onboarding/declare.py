@@ -358,7 +358,8 @@ def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set
                            "such as a guest)", 6, ["addin.members"])
         elif kind == "#microsoft.graph.group":
             notes.note(f"Nested group {quoted(str(member.get('displayName') or member.get('id')))} is a member: "
-                       "its members are not declared (add-in members are direct members only)", 6)
+                       "its members are not declared (add-in members are direct members only; informational)", 6,
+                       ["addin.members"])
         else:
             notes.note(f"Member {quoted(str(member.get('id')))} ({quoted(kind or 'unknown type')}) is not a user: "
                        "not declared", 6)

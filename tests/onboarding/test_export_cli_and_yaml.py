@@ -1,0 +1,55 @@
+"""Usage errors are one line and exit 2 before any tenant is read; YAML scalars and comments hold any text as data."""
+
+from __future__ import annotations
+
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sage365.onboarding.yamltext import comment, scalar
+from tests.onboarding.conftest import CATALOG, export_args
+from tests.sandbox_fixtures import CONTOSO
+
+
+def test_usage_errors_name_the_problem_and_read_nothing(cli, demo_sandbox, tmp_path):
+    listing = tmp_path / "ids.txt"
+    listing.write_text(f"# customers\n{CONTOSO} contoso\n\nnot-a-guid\n")
+    cases = [
+        ((), "sage365 export: give exactly one of --tenant-id ID or --tenant-ids FILE"),
+        (("--tenant-id", "nope"), "sage365 export: --tenant-id 'nope' is not a tenant id (a GUID)"),
+        (("--tenant-id", CONTOSO, "--name", "Bad_Name"),
+         "sage365 export: --name 'Bad_Name': lower-case letters, digits and dashes, at most 63"),
+        (("--tenant-ids", str(listing)), f"sage365 export: {listing}:4: expected 'TENANT_ID [NAME]', got 'not-a-guid'"),
+        (("--tenant-id", CONTOSO, "--redact"), "sage365 export: --redact applies to --snapshot FILE: give both"),
+        (("--tenant-id", CONTOSO, "--snapshot", str(tmp_path)), f"sage365 export: --snapshot {tmp_path}: is a folder; give a file name"),
+        (("--tenant-ids", str(tmp_path / "missing.txt")),
+         f"sage365 export: {tmp_path / 'missing.txt'}: cannot read: No such file or directory"),
+    ]
+    for args, message in cases:
+        done = cli(*export_args(demo_sandbox.base_url, tmp_path / "out", *args))
+        assert (done.exit_code, done.stderr.strip()) == (2, message), args
+    assert not (tmp_path / "out").exists()
+    assert demo_sandbox.stats.requests() == 0
+
+
+def test_a_tenant_listed_twice_is_a_usage_error(cli, demo_sandbox, tmp_path):
+    done = cli(*export_args(demo_sandbox.base_url, tmp_path, "--tenant-ids", "-"), input=f"{CONTOSO}\n{CONTOSO.upper()} x\n")
+    assert (done.exit_code, done.stderr.strip()) == (2, f"sage365 export: <stdin>:2: tenant {CONTOSO} is already listed on line 1")
+
+
+def test_a_blank_graph_url_is_never_production(cli, tmp_path):
+    done = cli("export", "--graph-url", " ", "--catalog", str(CATALOG), "--tenant-id", CONTOSO, "--output", str(tmp_path))
+    assert done.exit_code == 2
+    assert done.stderr.startswith("sage365 export: --graph-url is empty")
+
+
+@given(st.text())
+def test_any_text_is_one_scalar_that_reads_back_as_itself(text):
+    assert yaml.safe_load(f"key: {scalar(text)}\n") == {"key": text}
+
+
+@given(st.text())
+def test_any_text_in_a_comment_stays_one_comment_line(text):
+    line = comment(f"group {scalar(text)}", 2)
+    assert "\n" not in line and "\r" not in line
+    assert yaml.safe_load(f"a: 1\n{line}\nb: 2\n") == {"a": 1, "b": 2}
