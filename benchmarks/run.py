@@ -10,6 +10,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     ["validate_fleet.py", "--tenants", "2000"],
     ["drift_fleet.py", "--tenants", "1000", "--concurrency", "64", "--latency-ms", "50"],
+    ["export_fleet.py", "--tenants", "200", "--concurrency", "64", "--latency-ms", "50"],
 ]
 
 
