@@ -46,14 +46,15 @@ DEMO = {
 }
 
 
-def write_fleet(folder: Path, count: int) -> Path:
-    """N tenants cloned from the demo into folder/state.json and folder/tenants/*.yaml."""
+def write_fleet(folder: Path, count: int, templates_root: Path = ROOT, tenants_dir: str = "tenants") -> Path:
+    """N tenants cloned from the demo into folder/state.json and folder/<tenants_dir>/*.yaml; the
+    tenant files from `templates_root` (a baseline checkout's own, which its schema accepts)."""
     from sage365.sandbox.state import read_raw
 
     raw = read_raw(ROOT / "sandbox" / "demo.yaml")
     templates = list(DEMO.items())
     tenants: dict[str, object] = {}
-    (folder / "tenants").mkdir()
+    (folder / tenants_dir).mkdir()
     for index in range(count):
         source, source_id = templates[index % len(templates)]
         tenant_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sage365-bench-{index}"))
@@ -61,9 +62,9 @@ def write_fleet(folder: Path, count: int) -> Path:
         state = copy.deepcopy(raw["tenants"][source_id])
         state["organization"][0]["id"] = tenant_id
         tenants[tenant_id] = state
-        text = (ROOT / "tenants" / f"{source}.yaml").read_text()
+        text = (templates_root / "tenants" / f"{source}.yaml").read_text()
         text = text.replace(f"name: {source}", f"name: {name}", 1).replace(source_id, tenant_id)
-        (folder / "tenants" / f"{name}.yaml").write_text(text)
+        (folder / tenants_dir / f"{name}.yaml").write_text(text)
     path = folder / "state.json"
     path.write_text(json.dumps({**{k: v for k, v in raw.items() if k != "tenants"}, "tenants": tenants}))
     return path
@@ -109,7 +110,8 @@ def help_time(env: dict[str, str], cwd: Path) -> float:
     return best
 
 
-def run_drift(folder: Path, graph_url: str, concurrency: int, env: dict[str, str], sandbox_pid: int) -> dict:
+def run_drift(folder: Path, graph_url: str, concurrency: int, env: dict[str, str], sandbox_pid: int,
+              tenants_dir: str = "tenants", cwd: Path = ROOT) -> dict:
     """One `sage365 drift` process over the fleet: its wall, CPU, first request and latencies."""
     timings = folder / f"timings-{uuid.uuid4().hex}.json"
     report = folder / "report.json"
@@ -117,9 +119,9 @@ def run_drift(folder: Path, graph_url: str, concurrency: int, env: dict[str, str
     cpu_before, sandbox_before = children_cpu(), process_cpu(sandbox_pid)
     started_wall, started = time.time(), time.perf_counter()
     done = subprocess.run(
-        [sys.executable, str(HERE / "timed_drift.py"), str(timings), str(folder / "tenants"), "--format", "json",
+        [sys.executable, str(HERE / "timed_drift.py"), str(timings), str(folder / tenants_dir), "--format", "json",
          "--output", str(report), "--concurrency", str(concurrency), "--graph-url", graph_url, "--today", "2026-11-28"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
+        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False,
     )
     elapsed = time.perf_counter() - started
     cpu, sandbox_cpu = children_cpu() - cpu_before, process_cpu(sandbox_pid) - sandbox_before
@@ -194,9 +196,12 @@ def main() -> int:
             print(f"sage365 --help: {help_time(env, folder):.3f} s (best of 3)")
             results = {}
             if args.baseline_src:
-                base_env = {**os.environ, "PYTHONPATH": f"{args.baseline_src.resolve()}"}
+                baseline = args.baseline_src.resolve()
+                base_env = {**os.environ, "PYTHONPATH": str(baseline)}
+                write_fleet(folder, args.tenants, baseline, "baseline-tenants")  # same ids, its own schema
                 print(f"sage365 --help (baseline): {help_time(base_env, folder):.3f} s (best of 3)")
-                results["baseline"] = run_drift(folder, graph_url, args.concurrency, base_env, sandbox.pid)
+                results["baseline"] = run_drift(folder, graph_url, args.concurrency, base_env, sandbox.pid,
+                                                tenants_dir="baseline-tenants", cwd=baseline)
                 report(f"baseline ({args.baseline_src})", args.tenants, results["baseline"])
             results["drift"] = run_drift(folder, graph_url, args.concurrency, env, sandbox.pid)
             report("sage365 drift", args.tenants, results["drift"])
