@@ -170,12 +170,17 @@ def load_tenant(path: str | Path) -> Tenant:
 
 
 def tenant_files(paths: list[str | Path]) -> list[Path]:
-    """The tenant files named by `paths`: files as given, folders' *.yaml/*.yml, sorted."""
+    """The tenant files named by `paths`: files as given, folders' *.yaml/*.yml, sorted.
+
+    Every *.yaml entry of a folder but a subfolder is listed, even one that cannot be
+    read (a looping or dangling symbolic link, a FIFO): reading it reports why, rather
+    than the tenant silently going unchecked. OSError when a folder cannot be listed.
+    """
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()))
+            files.extend(sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir()))
         else:
             files.append(path)
     return files

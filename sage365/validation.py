@@ -112,6 +112,24 @@ def stack_problems(tenant: Tenant, stacks_dir: Path) -> list[Problem]:
     return []
 
 
+def duplicate_problems(tenants: list[Tenant]) -> list[Problem]:
+    """A name or a tenantId declared by two files: two reports (or two Pulumi stacks) for
+    one tenant, one of them with the wrong declaration. Each later file is named."""
+    problems: list[Problem] = []
+    first_by_name: dict[str, Tenant] = {}
+    first_by_id: dict[str, Tenant] = {}
+    for tenant in tenants:
+        doc = tenant.document
+        assert doc is not None
+        other = first_by_name.setdefault(tenant.name, tenant)
+        if other is not tenant:
+            problems.append(doc.problem(("metadata", "name"), f"metadata.name: '{tenant.name}' is also declared in {other.path}"))
+        other = first_by_id.setdefault(tenant.tenant_id, tenant)
+        if other is not tenant:
+            problems.append(doc.problem(("spec", "tenantId"), f"spec.tenantId: {tenant.tenant_id} is also declared in {other.path} ('{other.name}')"))
+    return problems
+
+
 def validate(files: list[Path], catalog: Catalog, *, today: dt.date, stacks_dir: Path | None = None) -> Validation:
     """Validate every file; problems in one file never stop the others being read."""
     problems: list[Problem] = []
@@ -128,18 +146,7 @@ def validate(files: list[Path], catalog: Catalog, *, today: dt.date, stacks_dir:
         if stacks_dir is not None or stacks.is_dir():
             problems.extend(stack_problems(tenant, stacks_dir if stacks_dir is not None else Path(path).parent.parent / "stacks"))
 
-    first_by_name: dict[str, Tenant] = {}
-    first_by_id: dict[str, Tenant] = {}
-    for tenant in tenants:
-        doc = tenant.document
-        assert doc is not None
-        other = first_by_name.setdefault(tenant.name, tenant)
-        if other is not tenant:
-            problems.append(doc.problem(("metadata", "name"), f"metadata.name: '{tenant.name}' is also declared in {other.path}"))
-        other = first_by_id.setdefault(tenant.tenant_id, tenant)
-        if other is not tenant:
-            problems.append(doc.problem(("spec", "tenantId"), f"spec.tenantId: {tenant.tenant_id} is also declared in {other.path} ('{other.name}')"))
-
+    problems.extend(duplicate_problems(tenants))
     order = {str(path): index for index, path in enumerate(files)}
     problems.sort(key=lambda p: (order.get(p.path, len(order)), p.path, p.line, p.column))
     return Validation(tuple(tenants), tuple(problems))

@@ -7,13 +7,29 @@ error naming the file, line and column, so this module walks PyYAML's node tree 
 
 from __future__ import annotations
 
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from sage365.text import visible
+
 MAX_BYTES = 1024 * 1024
+# A declaration is about six levels deep; anything near Python's recursion limit (or the
+# C stack: '[' * 50000 crashed the composer) is refused from the event stream, before
+# any node is built.
+MAX_DEPTH = 64
+# Python refuses to convert an int of more than 4,300 digits (ValueError); no value in a
+# declaration needs more than a few: refuse long numbers before they are converted.
+MAX_NUMBER_LENGTH = 100
+_NUMBER = re.compile(r"[-+]?(0[xob])?[0-9a-fA-F_]+(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
+# What YAML 1.1 allows in a stream is printable text; anything else (ESC, NUL, VT, DEL,
+# C1 controls, noncharacters) is refused with its exact line and column.
+_NOT_PRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
 # libyaml's parser when PyYAML was built with it (the PyPI wheels are): about 10x faster.
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -32,8 +48,9 @@ class Problem:
     warning: bool = False
 
     def __str__(self) -> str:
+        # Always one line: a value with a newline or an escape sequence is shown escaped.
         kind = "warning: " if self.warning else ""
-        return f"{self.path}:{self.line}:{self.column}: {kind}{self.message}"
+        return f"{visible(self.path)}:{self.line}:{self.column}: {kind}{visible(self.message)}"
 
 
 class YamlError(Exception):
@@ -70,15 +87,11 @@ def _mark(mark: Any) -> tuple[int, int]:
 
 
 def read_text(path: Path) -> str:
-    """The file's text, refusing oversized, non-UTF-8 or tab-indented content."""
+    """The file's text, refusing anything but a regular file, oversized (counted while
+    reading, so /dev/zero or a growing file cannot exhaust memory), non-UTF-8, control
+    characters or tab-indented content."""
     name = str(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise YamlError(Problem(name, 1, 1, f"cannot read file: {exc.strerror or exc}")) from None
-    if size > MAX_BYTES:
-        raise YamlError(Problem(name, 1, 1, f"file is {size} bytes, over the 1 MiB limit"))
-    raw = path.read_bytes()
+    raw = _read_bytes(path, name)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -87,10 +100,52 @@ def read_text(path: Path) -> str:
         raise YamlError(Problem(name, line, column, f"not UTF-8: byte 0x{raw[exc.start]:02x}")) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    for number, line_text in enumerate(text.splitlines(), start=1):
+    for number, line_text in enumerate(text.split("\n"), start=1):
         if "\t" in line_text:
             raise YamlError(Problem(name, number, line_text.index("\t") + 1, "tab character: indent with spaces"))
+        bad = _NOT_PRINTABLE.search(line_text)
+        if bad:
+            raise YamlError(Problem(name, number, bad.start() + 1, f"control character U+{ord(bad.group()):04X} is "
+                                    "not allowed in YAML: write it as an escape in a double-quoted string"))
     return text
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    """At most MAX_BYTES of a regular file; a FIFO, device or folder is refused without blocking."""
+    def problem(message: str) -> YamlError:
+        return YamlError(Problem(name, 1, 1, message))
+
+    try:
+        # O_NONBLOCK: opening a FIFO without a writer returns at once instead of hanging;
+        # it is then refused, like a device, by what fstat says it is.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except IsADirectoryError:
+        raise problem("is a folder, not a YAML file") from None
+    except OSError as exc:
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise problem("is a folder, not a YAML file")
+        if not stat.S_ISREG(mode):
+            kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
+            raise problem(f"is {kind}, not a regular file")
+        size = os.fstat(fd).st_size
+        if size > MAX_BYTES:
+            raise problem(f"file is {size} bytes, over the 1 MiB limit")
+        raw = b""
+        while len(raw) <= MAX_BYTES:  # the size read, not the size stat claims
+            chunk = os.read(fd, MAX_BYTES + 1 - len(raw))
+            if not chunk:
+                break
+            raw += chunk
+    except OSError as exc:
+        raise problem(f"cannot read file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_BYTES:
+        raise problem("file is over the 1 MiB limit")
+    return raw
 
 
 def load(path: Path) -> Document:
@@ -101,10 +156,25 @@ def load(path: Path) -> Document:
     try:
         # Refuse anchors and aliases from the event stream, before anything is built,
         # so an alias bomb costs nothing.
+        # The event stream is read without recursion; nesting and number sizes are bounded
+        # here, before the (recursive) composer or int() ever sees them.
+        depth = 0
         for event in yaml.parse(text, Loader=_Loader):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 line, column = _mark(event.start_mark)
                 raise YamlError(Problem(name, line, column, "YAML anchors and aliases are not allowed"))
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line, column = _mark(event.start_mark)
+                    raise YamlError(Problem(name, line, column, f"nested more than {MAX_DEPTH} levels deep"))
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+            elif (isinstance(event, yaml.ScalarEvent) and not event.style  # plain: '' (libyaml) or None
+                  and len(event.value) > MAX_NUMBER_LENGTH and _NUMBER.fullmatch(event.value)):
+                line, column = _mark(event.start_mark)
+                raise YamlError(Problem(name, line, column, f"a number of {len(event.value)} characters: at most "
+                                        f"{MAX_NUMBER_LENGTH} (quote it if it is text)"))
         node = loader.get_single_node()
         if node is None:
             raise YamlError(Problem(name, 1, 1, "empty file"))
@@ -120,6 +190,8 @@ def load(path: Path) -> Document:
         raise YamlError(Problem(name, line, column, problem)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(name, 1, 1, f"invalid YAML: {exc}")) from None
+    except (RecursionError, ValueError) as exc:  # bounded above; kept so no input ends in a traceback
+        raise YamlError(Problem(name, 1, 1, f"cannot be read as a declaration: {exc}")) from None
     finally:
         loader.dispose()
     return Document(name, data, positions)

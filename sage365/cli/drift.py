@@ -23,6 +23,7 @@ from sage365.cli.options import graph_url_option, parse_today, tenant_paths
 from sage365.declaration import DeclarationError, Tenant, load_tenant
 from sage365.files import OutputError, check_output, write_atomic
 from sage365.findings import TenantResult, exit_code
+from sage365.validation import duplicate_problems
 
 PROGRESS_THRESHOLD = 10  # fewer tenants than this finish before a bar would be worth drawing
 # Each tenant in flight holds a client, a credential and up to 20 connections: past a few
@@ -57,6 +58,8 @@ def load_tenants(paths: list[Path] | None) -> list[Tenant]:
             tenants.append(load_tenant(file))
         except DeclarationError as exc:
             problems.extend(exc.problems)
+    # One tenant declared twice would be read twice and reported under two names.
+    problems.extend(duplicate_problems(tenants))
     if problems:
         for problem in problems:
             typer.echo(str(problem), err=True)

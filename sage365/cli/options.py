@@ -31,7 +31,11 @@ def tenant_paths(command: str, paths: Optional[list[Path]]) -> list[Path]:
         if not path.exists():
             typer.echo(f"sage365 {command}: {path}: no such file or folder", err=True)
             raise typer.Exit(2)
-    files = tenant_files(paths)
+    try:
+        files = tenant_files(paths)
+    except OSError as exc:
+        typer.echo(f"sage365 {command}: {exc.filename}: cannot list the folder: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
     if not files:
         typer.echo(f"sage365 {command}: no tenant files (*.yaml) in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(2)

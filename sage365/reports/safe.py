@@ -5,53 +5,20 @@ message, a file path) is data: it must never become terminal escapes, markup, XM
 does not parse, a link, an image or a mention in a pull-request comment. The functions
 here are the only way such text enters a report.
 
-`visible()` is the common step: characters that would act instead of show (C0/C1
-controls, DEL, line and paragraph separators, bidirectional and other invisible format
-characters, noncharacters, lone surrogates) are written as Python-style escapes
-(`\\x1b`, `\\u202e`, `\\n`), so a reader sees exactly what was there. No maintained library
-does this per output format (rich's own escaping covers its markup only, and
-`Text` objects keep control characters), hence this module.
+sage365.text.visible() is the common step (control characters shown as escapes); this
+module adds what each format needs on top. No maintained library does this per output
+format (rich's own escaping covers its markup only, and `Text` objects keep control
+characters), hence this module.
 """
 
 from __future__ import annotations
 
 import html
 import re
-import unicodedata
+
+from sage365.text import visible
 
 ZWSP = "\u200b"  # breaks an autolink or a mention without changing what a reader sees
-ZWJ = "\u200d"  # kept: emoji sequences (👩‍💻) are made of it and it does nothing else
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _is_inert(char: str) -> bool:
-    """False for a character that acts (or hides) rather than shows."""
-    code = ord(char)
-    if char == ZWJ:
-        return True
-    if 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE:  # Unicode noncharacters
-        return False
-    # Cc: C0, DEL, C1; Cf: bidi overrides, zero-width and tag characters; Cs: lone
-    # surrogates (cannot be encoded); Zl/Zp: line and paragraph separators.
-    return unicodedata.category(char) not in ("Cc", "Cf", "Cs", "Zl", "Zp")
-
-
-def _escape(char: str) -> str:
-    if char in _NAMED:
-        return _NAMED[char]
-    code = ord(char)
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    if code <= 0xFFFF:
-        return f"\\u{code:04x}"
-    return f"\\U{code:08x}"
-
-
-def visible(text: str, keep: str = "") -> str:
-    """`text` with every acting character escaped, except those in `keep` (e.g. "\\n")."""
-    if text.isprintable() and text.isascii():  # the common case, quickly
-        return text
-    return "".join(c if c in keep or _is_inert(c) else _escape(c) for c in text)
 
 
 def scrub(text: str) -> str:
