@@ -13,6 +13,7 @@ from jsonschema.exceptions import ValidationError
 from sage365.yamlsafe import Document, Problem
 
 _TYPE_NAMES = {"object": "a mapping", "array": "a list", "string": "text", "boolean": "true or false", "integer": "a whole number"}
+NO_TRAILING_NEWLINE = "$(?!\\n)"  # how every schema pattern ends
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -76,7 +77,10 @@ def _pattern_name(error: ValidationError) -> str:
     for prefix, label in named.items():
         if pattern.startswith(prefix):
             return label
-    return f"value (pattern {pattern})"
+    # Every pattern ends `$(?!\n)` (a trailing newline must not match, in Python's re as in
+    # ECMA-262); the reader needs only the pattern's meaning.
+    shown = pattern.replace(NO_TRAILING_NEWLINE, "$")
+    return f"value (pattern {shown})"
 
 
 def schema_problems(document: Document, name: str) -> list[Problem]:

@@ -114,3 +114,25 @@ def test_drift_refuses_two_declarations_of_one_tenant(tmp_path: Path):
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr == (f"{copy}:9:3: spec.tenantId: {GUID} is also declared in {ROOT}/tenants/fabrikam.yaml "
                            "('fabrikam')\nsage365 drift: 1 problem(s) in the tenant files: nothing was read\n")
+
+
+def _patterns(node: object) -> list[str]:
+    if isinstance(node, dict):
+        own = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return own + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+def test_every_schema_pattern_refuses_a_trailing_newline():
+    """`$` alone matches before a final newline in Python's re (jsonschema's engine), not in ECMA-262."""
+    import json
+    import re
+
+    from sage365.schemas import NO_TRAILING_NEWLINE, SCHEMA_DIR
+
+    patterns = [p for path in sorted(SCHEMA_DIR.glob("*.schema.json")) for p in _patterns(json.loads(path.read_text()))]
+    assert len(patterns) >= 14 and all(p.endswith(NO_TRAILING_NEWLINE) for p in patterns)
+    guid = next(p for p in patterns if p.startswith("^[0-9a-fA-F]{8}"))
+    assert re.search(guid, GUID) and not re.search(guid, GUID + "\n")
