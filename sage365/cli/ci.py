@@ -11,6 +11,7 @@ Logic lives in sage365.drift_issues and sage365.github_api; this module prints a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -48,10 +49,12 @@ def drift_issues(
     repository: Optional[str] = typer.Option(None, "--repo", envvar="GITHUB_REPOSITORY", help="owner/name  [default: $GITHUB_REPOSITORY]"),
     api_url: str = typer.Option("https://api.github.com", "--api-url", envvar="GITHUB_API_URL", help="GitHub's REST API."),
     run_url: Optional[str] = typer.Option(None, "--run-url", help="A link to this run, written in each issue."),
+    preview_results: Optional[Path] = typer.Option(
+        None, "--preview-results", help="Folder (searched in depth) of `ci preview-stacks --results` files: a failed refresh preview counts as drift."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Read the issues and print the plan; change nothing."),
 ) -> None:
     """Open, update, reopen or close one issue per tenant from a drift report; never a second issue for a tenant. Token: $GITHUB_TOKEN."""
-    from sage365.drift_issues import plan
+    from sage365.drift_issues import load_previews, plan
     from sage365.github_api import GitHubError, IssuesClient  # httpx: only when the command runs
 
     try:
@@ -60,6 +63,13 @@ def drift_issues(
         raise _fail("drift-issues", f"{report}: {exc.strerror}") from None
     except ReportError as exc:
         raise _fail("drift-issues", f"{report}: {exc}") from None
+    previews: dict[str, int] = {}
+    if preview_results is not None and preview_results.is_dir():  # no folder: no refresh ran
+        try:
+            documents = [(str(p), json.loads(p.read_text(encoding="utf-8"))) for p in sorted(preview_results.rglob("*.json"))]
+            previews = load_previews(documents)
+        except (OSError, ValueError) as exc:
+            raise _fail("drift-issues", f"--preview-results: {exc}") from None
     if not repository:
         raise _fail("drift-issues", "--repo is not set and neither is GITHUB_REPOSITORY")
     token = _env("drift-issues", "GITHUB_TOKEN")
@@ -68,7 +78,7 @@ def drift_issues(
     except GitHubError as exc:
         raise _fail("drift-issues", str(exc)) from None
     try:
-        actions = plan(loaded, client.labelled_issues(), run_url=run_url)
+        actions = plan(loaded, client.labelled_issues(), run_url=run_url, previews=previews)
         if actions and not dry_run:
             client.ensure_label()
         for action in actions:
@@ -150,6 +160,7 @@ def preview_stacks(
     expect_no_changes: bool = typer.Option(False, "--expect-no-changes", help="A stack with changes fails."),
     policy_pack: Optional[Path] = typer.Option(None, "--policy-pack", help="The policy pack folder (policies)."),
     summary: Optional[Path] = typer.Option(None, "--summary", help="Append a Markdown table of the outcomes (e.g. $GITHUB_STEP_SUMMARY)."),
+    results: Optional[Path] = typer.Option(None, "--results", help="Write the outcomes as JSON (for ci drift-issues --preview-results)."),
 ) -> None:
     """Run `pulumi preview` for each stack in turn (never up or destroy). Exit 0 all passed, 1 a stack failed, 2 usage error."""
     names = stacks.split()
@@ -183,5 +194,11 @@ def preview_stacks(
                 file.write(text)
         except OSError as exc:
             raise _fail("preview-stacks", f"{summary}: {exc.strerror}") from None
+    if results is not None:
+        document = {"kind": "PreviewResults", "results": [{"stack": name, "exitCode": code} for name, code in outcomes]}
+        try:
+            write_atomic(results, json.dumps(document, indent=2) + "\n")
+        except OutputError as exc:
+            raise _fail("preview-stacks", str(exc)) from None
     typer.echo(f"{len(names) - len(failed)} of {len(names)} stack(s) passed" + (f"; failed: {' '.join(failed)}" if failed else ""))
     raise typer.Exit(1 if failed else 0)

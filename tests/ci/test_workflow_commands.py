@@ -139,11 +139,42 @@ def test_the_nightly_refresh_job_as_written(pr, tmp_path):
     assert summary.read_text() == (
         "### pulumi preview: 2 of 3 stack(s) passed\n\n| stack | result |\n|---|---|\n"
         "| contoso | passed |\n| fabrikam | passed |\n| northwind | failed (exit 255) |\n\n")
+    assert json.loads(Path("preview-results.json").read_text()) == {"kind": "PreviewResults", "results": [
+        {"stack": "contoso", "exitCode": 0}, {"stack": "fabrikam", "exitCode": 0}, {"stack": "northwind", "exitCode": 255}]}
     bad = run(["ci", "preview-stacks", "--stacks", "contoso ../etc"], env)
     assert (bad.exit_code, bad.stderr) == (2, "sage365 ci preview-stacks: --stacks: not stack names: ../etc\n")
     missing = run(["ci", "preview-stacks", "--stacks", "contoso"], {"PATH": "/nonexistent"})
     assert (missing.exit_code, missing.stderr) == (
         2, "sage365 ci preview-stacks: the pulumi CLI is not on PATH (pulumi/actions installs it)\n")
+
+
+def test_a_failed_refresh_preview_opens_the_tenants_issue(pr, demo_sandbox, tmp_path):
+    """contoso is compliant in Graph but its nightly refresh preview shows changes: an issue
+    says so; once the preview passes again, the issue is closed."""
+    with FakeGitHub() as github:
+        env = {"SAGE365_GRAPH_URL": demo_sandbox.base_url, "GITHUB_TOKEN": TOKEN, "GITHUB_API_URL": github.url,
+               "GITHUB_REPOSITORY": "partner/fleet"}
+        assert run(["drift", "tenants/", "--format", "json", "--output", "out/drift.json", "--today", "2026-11-28"], env).exit_code == 1
+        batch = Path("out/previews/preview-results-0")
+        batch.mkdir(parents=True)
+        (batch / "preview-results.json").write_text(json.dumps({"kind": "PreviewResults", "results": [
+            {"stack": "contoso", "exitCode": 255}, {"stack": "fabrikam", "exitCode": 0}]}))
+        [issues] = command_lines("nightly.yml", "issues")
+        result = run(expand(issues, {"RUN_URL": "https://github.com/partner/fleet/actions/runs/9"}), env)
+        assert (result.exit_code, result.stdout) == (0, "open #1 for contoso\nopen #2 for fabrikam\nopen #3 for northwind\n")
+        body = github.state.issues[1]["body"]
+        assert "in line with its declaration, but its Pulumi stack is not" in body
+        assert "`pulumi preview --refresh --expect-no-changes` failed for stack `contoso` (exit 255)" in body
+        (batch / "preview-results.json").write_text(json.dumps({"kind": "PreviewResults", "results": [
+            {"stack": "contoso", "exitCode": 0}]}))
+        result = run(expand(issues, {"RUN_URL": "https://github.com/partner/fleet/actions/runs/9"}), env)
+        assert result.stdout == "close #1 for contoso\n"
+        (batch / "preview-results.json").write_text(json.dumps({"kind": "PreviewResults", "results": [
+            {"stack": "../x", "exitCode": 0}]}))
+        result = run(expand(issues, {"RUN_URL": "x"}), env)
+        assert (result.exit_code, result.stderr) == (2, (
+            f"sage365 ci drift-issues: --preview-results: {batch / 'preview-results.json'}: results[0]: "
+            "expected {stack: <tenant slug>, exitCode: <integer>}\n"))
 
 
 def test_the_merge_affected_job_as_written(pr):

@@ -159,7 +159,11 @@ def test_the_pull_request_preview_and_nightly_refresh_settings():
     assert refresh["strategy"]["matrix"] == "${{ fromJSON(needs.drift.outputs.batches) }}"
     run = next(s["run"] for s in refresh["steps"] if "preview-stacks" in s.get("run", ""))
     assert run == (".venv/bin/sage365 ci preview-stacks --stacks \"$STACKS\" --refresh --expect-no-changes "
-                   "--policy-pack policies --summary \"$GITHUB_STEP_SUMMARY\"")
+                   "--policy-pack policies --summary \"$GITHUB_STEP_SUMMARY\" --results preview-results.json")
+    issues = load(WORKFLOWS / "nightly.yml")["jobs"]["issues"]
+    assert issues["needs"] == ["drift", "refresh"]
+    run = next(s["run"] for s in issues["steps"] if "drift-issues" in s.get("run", ""))
+    assert "--preview-results out/previews" in run
     comment = load(WORKFLOWS / "pull-request.yml")["jobs"]["comment"]
     sticky = next(s for s in comment["steps"] if s.get("uses", "").startswith("marocchino/"))
     assert sticky["with"] == {"header": "sage365-drift", "path": "out/drift.md"}
