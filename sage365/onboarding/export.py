@@ -132,7 +132,7 @@ def export_all(targets: Sequence[Target], options: Options, *, concurrency: int 
     found = asyncio.run(discover_all(targets, options, concurrency=concurrency, progress=progress))
     environment = "sandbox" if options.graph_url else "production"
     claimed: dict[str, str] = {}
-    results = []
+    results: list[Exported] = []
     for target, (discovery, seconds) in zip(targets, found):
         if isinstance(discovery, str):
             results.append(Exported(target.tenant_id, target.name, error=discovery, seconds=seconds))
@@ -146,11 +146,18 @@ def export_all(targets: Sequence[Target], options: Options, *, concurrency: int 
         claimed[name] = target.tenant_id
         declared = declare(discovery, options.catalog, name=name, environment=environment,
                            addin_group_names=dict(options.addin_group_names))
-        stack, error = checked(declared, options.catalog)
-        error = error or write(declared, stack, discovery.tenant_id, options)
-        files = () if error else (tenant_path(options.output, name), stack_path(options.output, name))
-        results.append(Exported(target.tenant_id, name, files, error, discovery, declared, seconds))
-    return results
+        results.append(Exported(target.tenant_id, name, (), None, discovery, declared, seconds))
+    verdicts = checked_all([r.declared for r in results if r.declared is not None], options.catalog)
+    out = []
+    for result in results:
+        if result.declared is None:
+            out.append(result)
+            continue
+        stack, error = verdicts[result.name]
+        error = error or write(result.declared, stack, result.discovery.tenant_id, options)
+        files = () if error else (tenant_path(options.output, result.name), stack_path(options.output, result.name))
+        out.append(dataclasses.replace(result, files=files, error=error))
+    return out
 
 
 def tenant_path(output: Path, name: str) -> Path:
@@ -162,27 +169,47 @@ def stack_path(output: Path, name: str) -> Path:
 
 
 def checked(declared: Declared, catalog: Catalog) -> tuple[str, str | None]:
-    """(stack file text, None) when `sage365 validate`'s own code accepts the pair, run on a
-    private copy; else ("", why). The stack file is sage365.stacks' (as `stacks sync` writes it)."""
+    """checked_all for one declaration."""
+    return checked_all([declared], catalog)[declared.name]
+
+
+def checked_all(declared: Sequence[Declared], catalog: Catalog) -> dict[str, tuple[str, str | None]]:
+    """By name: (stack file text, None) when `sage365 validate`'s own code accepts the pair, run
+    on private copies (all in one run: a fleet's validation costs one schema load); else
+    ("", why). The stack file is sage365.stacks' (as `stacks sync` writes it)."""
     from sage365.declaration import DeclarationError, load_tenant
     from sage365.stacks import stack_file_text
     from sage365.validation import validate
 
+    verdicts: dict[str, tuple[str, str | None]] = {}
     with tempfile.TemporaryDirectory(prefix="sage365-export-") as folder:
         root = Path(folder)
         (root / "tenants").mkdir()
         (root / "stacks").mkdir()
-        path = tenant_path(root, declared.name)
-        path.write_text(declared.tenant_yaml, encoding="utf-8")
-        try:
-            stack = stack_file_text(load_tenant(path))
-        except DeclarationError as exc:
-            return "", _bug("; ".join(p.message for p in exc.problems))
-        stack_path(root, declared.name).write_text(stack, encoding="utf-8")
-        result = validate([path], catalog, today=dt.date.today(), stacks_dir=root / "stacks")
-    if result.errors:
-        return "", _bug("; ".join(p.message for p in result.errors))
-    return stack, None
+        files: dict[str, str] = {}  # a written file's path -> the declaration's name
+        written: list[Path] = []
+        for one in declared:
+            path = tenant_path(root, one.name)
+            path.write_text(one.tenant_yaml, encoding="utf-8")
+            try:
+                stack = stack_file_text(load_tenant(path))
+            except DeclarationError as exc:
+                verdicts[one.name] = ("", _bug("; ".join(p.message for p in exc.problems)))
+                continue
+            stack_path(root, one.name).write_text(stack, encoding="utf-8")
+            files[str(path)] = files[str(stack_path(root, one.name))] = one.name
+            written.append(path)
+            verdicts[one.name] = (stack, None)
+        result = validate(written, catalog, today=dt.date.today(), stacks_dir=root / "stacks")
+    problems: dict[str, list[str]] = {}
+    for problem in result.errors:
+        problems.setdefault(files.get(problem.path, ""), []).append(problem.message)
+    for name, messages in problems.items():
+        if name in verdicts:
+            verdicts[name] = ("", _bug("; ".join(messages)))
+        else:  # a problem not attributable to one file: every declaration of the run is suspect
+            verdicts = {n: ("", _bug("; ".join(messages))) for n in verdicts}
+    return verdicts
 
 
 def _bug(details: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
@@ -53,3 +55,18 @@ def test_any_text_in_a_comment_stays_one_comment_line(text):
     line = comment(f"group {scalar(text)}", 2)
     assert "\n" not in line and "\r" not in line
     assert yaml.safe_load(f"a: 1\n{line}\nb: 2\n") == {"a": 1, "b": 2}
+
+
+def test_validation_runs_once_for_the_fleet_and_blames_only_the_invalid_declaration(catalog):
+    from sage365.onboarding.declare import Declared
+    from sage365.onboarding.export import checked_all
+
+    good = (Path(__file__).parent / "fixtures" / "contoso.yaml").read_text()
+    bad = (good.replace("contoso", "other").replace("admin@other.onmicrosoft.com", "admin@elsewhere.example")
+           .replace("11111111-1111-4111-8111-111111111111", "99999999-1111-4111-8111-111111111111"))
+    verdicts = checked_all([Declared("contoso", good, frozenset()), Declared("other", bad, frozenset())], catalog)
+    assert verdicts["contoso"][1] is None
+    assert verdicts["contoso"][0].startswith("# Pulumi stack for tenant 'contoso'")
+    assert verdicts["other"] == ("", "the exported declaration does not validate (a sage365 bug, please report it): "
+                                 "spec.administrator.userPrincipalName: domain of 'admin@elsewhere.example' is not one "
+                                 "of the tenant's domains (other.onmicrosoft.com, other.fr)")
