@@ -23,7 +23,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from sage365.exchange.tokens import missing_permissions, token_facts
-from sage365.graph.batch import retry_after
+from sage365.graph.batch import MAX_PAGES, retry_after
 from sage365.graph.redact import redact
 
 EXCHANGE_URL = "https://outlook.office365.com"
@@ -149,7 +149,12 @@ class ExchangeClient:
         items: list[dict[str, Any]] = []
         url: str | None = self.url
         waited = 0.0
+        pages = 0
         while url is not None:
+            if pages == MAX_PAGES:  # a looping nextLink must end, as Graph's do (sage365.graph.batch)
+                raise ExchangeError(200, "TooManyPages", f"{cmdlet}: stopped after {MAX_PAGES} pages, the limit of "
+                                                         "@odata.nextLink pages followed; the result was not read in full")
+            pages += 1
             page, waited = await self._send(url, body, cmdlet, waited)
             value = page.get("value", [])
             if not isinstance(value, list):

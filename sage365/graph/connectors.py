@@ -26,7 +26,7 @@ from urllib.parse import quote
 
 import httpx
 
-from sage365.graph.batch import retry_after
+from sage365.graph.batch import MAX_PAGES, retry_after
 from sage365.graph.redact import redact
 from sage365.snapshot import Connector, SignInActivity
 
@@ -78,7 +78,12 @@ class BetaReader:
         url: str | None = self.root + path
         items: list[dict[str, Any]] = []
         waited = 0.0
+        pages = 0
         while url is not None:
+            if pages == MAX_PAGES:  # a looping nextLink must end, as in sage365.graph.batch
+                raise BetaError(200, "TooManyPages", f"stopped after {MAX_PAGES} pages, the limit of @odata.nextLink "
+                                                     "pages followed; the collection was not read in full")
+            pages += 1
             attempt = 0
             while True:
                 attempt += 1
