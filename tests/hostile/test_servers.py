@@ -62,8 +62,9 @@ def test_a_well_behaved_proxy_changes_nothing(demo_sandbox):
     server, done = run_against(demo_sandbox, lambda request: None, "--tenant-timeout", "120")
     assert (done.returncode, done.stderr) == (0, "")
     assert {status for status, _ in findings(done)} == {"pass"}
-    assert [(r.method, r.path) for r in server.requests] == [("GET", "/v1.0/organization"), ("POST", "/v1.0/$batch"),
-                                                             *EXTRAS]
+    # The tenant is confirmed first; then the batch and the reads beyond Graph v1.0 go out together.
+    sent = [(r.method, r.path) for r in server.requests]
+    assert (sent[:1], sorted(sent[1:])) == ([("GET", "/v1.0/organization")], sorted([("POST", "/v1.0/$batch"), *EXTRAS]))
 
 
 @pytest.mark.parametrize("slow", [is_organization, is_batch], ids=["organization", "batch"])
@@ -104,8 +105,8 @@ def test_retry_after_within_the_deadline_is_waited_for(demo_sandbox):
 
     server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "30")
     assert (done.returncode, done.stderr) == (0, "")
-    assert [(r.method, r.path) for r in server.requests] == [
-        ("GET", "/v1.0/organization"), ("GET", "/v1.0/organization"), ("POST", "/v1.0/$batch"), *EXTRAS]
+    sent = [(r.method, r.path) for r in server.requests]
+    assert (sent[:2], sorted(sent[2:])) == ([("GET", "/v1.0/organization")] * 2, sorted([("POST", "/v1.0/$batch"), *EXTRAS]))
 
 
 def test_a_nextlink_that_loops_forever_stops_at_the_page_cap(demo_sandbox):
