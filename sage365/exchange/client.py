@@ -194,12 +194,16 @@ class ExchangeClient:
                     continue
             if response.status_code >= 400:
                 raise _error(response, cmdlet)
+            if response.status_code >= 300:  # never followed: the body and token would go wherever Location says
+                raise ExchangeError(response.status_code, "Redirect", f"{cmdlet}: redirected to "
+                                    f"{response.headers.get('location', '(no Location)')}: redirects are never followed")
             try:
-                page = response.json() if response.content else {}
+                page = response.json()
             except ValueError:
                 raise ExchangeError(response.status_code, "MalformedResponse", f"{cmdlet}: the body is not JSON") from None
-            if not isinstance(page, dict):
-                raise ExchangeError(response.status_code, "MalformedResponse", f"{cmdlet}: the body is not a JSON object")
+            # An empty body or `{}` is no answer, not "no organization apps".
+            if not isinstance(page, dict) or "value" not in page:
+                raise ExchangeError(response.status_code, "MalformedResponse", f"{cmdlet}: the body is not a JSON object with 'value'")
             return page, waited
 
 

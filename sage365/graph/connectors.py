@@ -102,15 +102,30 @@ class BetaReader:
                 break
             if response.status_code >= 400:
                 raise _error(response)
+            if response.status_code >= 300:  # never followed: the token would go wherever Location says
+                raise BetaError(response.status_code, "Redirect", f"redirected to {response.headers.get('location', '(no Location)')}: "
+                                "redirects are never followed")
             try:
                 page = response.json()
-                items.extend(page.get("value", []))
-            except (ValueError, AttributeError, TypeError):
-                raise BetaError(response.status_code, "MalformedResponse", "the body is not a Graph collection") from None
+            except ValueError:
+                page = None
+            # `{}` or `{"value": null}` is no answer, not "no connectors".
+            if not isinstance(page, dict) or not isinstance(page.get("value"), list):
+                raise BetaError(response.status_code, "MalformedResponse", "the body is not a Graph collection")
+            items.extend(page["value"])
             url = page.get("@odata.nextLink") or None
+            if url is not None and _origin(url) != _origin(self.root):
+                # The token goes wherever the link points: never off this Graph's own host.
+                raise BetaError(response.status_code, "UnexpectedNextLink",
+                                f"@odata.nextLink leaves {httpx.URL(self.root).host}; it was not followed")
             if url is not None and httpx.URL(url).host != httpx.URL(self.root).host:
                 raise BetaError(200, "UnexpectedNextLink", "@odata.nextLink leaves Microsoft Graph's host")
         return items
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parsed = httpx.URL(url)
+    return parsed.scheme, parsed.host, parsed.port
 
 
 def _error(response: httpx.Response) -> BetaError:

@@ -199,3 +199,51 @@ def test_a_same_origin_redirect_is_not_followed_either(demo_sandbox):
     server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
     assert (done.returncode, {status for status, _ in findings(done)}) == (2, {"error"})
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("status", [302, 307, 308])
+def test_a_redirected_exchange_or_beta_call_reaches_no_other_host(demo_sandbox, elsewhere, status):
+    """Exchange's InvokeCommand and Graph beta use their own httpx client: it follows nothing either."""
+    def handler(request: Request) -> Reply | None:
+        if "/adminapi/" in request.path or request.path.startswith("/beta/"):
+            return Reply(status, {"Location": f"{elsewhere.origin}{request.path}"})
+        return None
+
+    _, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    assert done.returncode == 2
+    outcomes = {f["check"]: f["status"] for f in json.loads(done.stdout)["tenants"][0]["findings"]}
+    assert (outcomes["addin.deployment"], outcomes["connector.status"]) == ("error", "error")
+    assert outcomes["admin.exists"] == "pass"  # Graph v1.0 itself was read
+    assert elsewhere.requests == []
+
+
+def is_exchange(request: Request) -> bool:
+    return "/adminapi/" in request.path
+
+
+def is_beta(request: Request) -> bool:
+    return request.path.startswith("/beta/")
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b'{"value": null}', b"[]"], ids=["empty", "object", "null", "list"])
+def test_an_empty_or_shapeless_exchange_or_beta_answer_is_an_error_not_nothing_deployed(demo_sandbox, body):
+    def handler(request: Request) -> Reply | None:
+        return Reply(200, {"Content-Type": "application/json"}, body) if is_exchange(request) or is_beta(request) else None
+
+    _, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    outcomes = {f["check"]: f["status"] for f in json.loads(done.stdout)["tenants"][0]["findings"]}
+    assert done.returncode == 2
+    assert (outcomes["addin.deployment"], outcomes["connector.status"], outcomes["admin.exists"]) == ("error", "error", "pass")
+
+
+def test_a_beta_nextlink_to_another_host_is_not_followed(demo_sandbox, elsewhere):
+    def handler(request: Request) -> Reply | None:
+        if is_beta(request):
+            return Reply(200, json={"value": [], "@odata.nextLink": f"{elsewhere.origin}/beta/more"})
+        return None
+
+    _, done = run_against(demo_sandbox, handler, "--tenant-timeout", "120")
+    [connector] = [f for f in json.loads(done.stdout)["tenants"][0]["findings"] if f["check"] == "connector.status"]
+    assert connector["status"] == "error"
+    assert "UnexpectedNextLink" in connector["message"]
+    assert elsewhere.requests == []
