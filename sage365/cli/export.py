@@ -107,6 +107,8 @@ def export(
     snapshot: Optional[Path] = typer.Option(None, "--snapshot", help="Also save every Graph object read as a sandbox state file (replay: sage365 sandbox serve --state FILE)."),
     redact_names: bool = typer.Option(False, "--redact", help="In the snapshot, replace people's names, UPNs, mail addresses and display names with stable pseudonyms."),
     concurrency: int = typer.Option(16, "--concurrency", min=1, max=256, help="Tenants read at the same time."),
+    tenant_timeout: float = typer.Option(120.0, "--tenant-timeout", min=0.1, max=3600,
+                                         help="Seconds one tenant's whole read may take; past it, that tenant fails."),
 ) -> None:
     """Write tenants/<name>.yaml and stacks/Pulumi.<name>.yaml for what live tenants hold now. Exit 0 all exported, 2 any failed."""
     if (tenant_id is None) == (tenant_ids is None):
@@ -141,7 +143,7 @@ def export(
     from sage365.onboarding import export as engine
 
     options = engine.Options(catalog=loaded, output=output, graph_url=graph_url, force=force,
-                             addin_group_names=addin_groups(addin_group, loaded))
+                             addin_group_names=addin_groups(addin_group, loaded), tenant_timeout=tenant_timeout)
     wanted = [engine.Target(tid, slug) for tid, slug in targets]
     results = _progress(len(wanted), lambda progress: engine.export_all(wanted, options, concurrency=concurrency,
                                                                         progress=progress))

@@ -49,6 +49,7 @@ class Options:
     force: bool = False
     addin_group_names: Mapping[str, str] = field(default_factory=dict)  # catalogue key -> group name
     credential_factory: Callable[[str], object] | None = None
+    tenant_timeout: float = 120.0  # seconds for one tenant's whole read, as drift's --tenant-timeout
 
 
 @dataclass(frozen=True)
@@ -69,19 +70,32 @@ class Exported:
 
 
 async def read(target: Target, options: Options) -> Discovery | str:
-    """One tenant's Discovery, or the message saying why it could not be read."""
-    from sage365.engine import NoClient, tenant_client
+    """One tenant's Discovery, or the message saying why it could not be read.
 
+    Bounded as drift's read is (sage365.graph.guard): a deadline over the whole read, no
+    redirect followed, the token's tenant checked; a limit hit anywhere fails the tenant."""
+    from sage365.engine import NoClient, tenant_client
+    from sage365.graph.guard import TenantGuard
+
+    guard = TenantGuard(target.tenant_id, options.tenant_timeout)
+    deadline = asyncio.timeout(options.tenant_timeout)
     try:
-        async with tenant_client(target.tenant_id, graph_url=options.graph_url,
-                                 credential_factory=options.credential_factory) as (client, credential):
-            found = await discover(client.request_adapter, target.tenant_id, options.catalog,
-                                   addin_group_names=options.addin_group_names)
-            return await with_organization_apps(found, options, credential)
+        guard.start()
+        async with deadline:
+            async with tenant_client(target.tenant_id, graph_url=options.graph_url,
+                                     credential_factory=options.credential_factory, guard=guard) as (client, credential):
+                found = await discover(client.request_adapter, target.tenant_id, options.catalog,
+                                       addin_group_names=options.addin_group_names)
+                found = await with_organization_apps(found, options, credential)
+        return guard.violation or found
     except (DiscoveryError, NoClient) as exc:
-        return str(exc)
+        return guard.violation or str(exc)
+    except TimeoutError:
+        if not deadline.expired():
+            raise
+        return guard.timed_out_message().replace("nothing was checked", "nothing was written")
     except Exception as exc:  # a bug or an unexpected library error: this tenant only
-        return redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
+        return guard.violation or redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
 
 
 async def with_organization_apps(found: Discovery, options: Options, credential: Any) -> Discovery:

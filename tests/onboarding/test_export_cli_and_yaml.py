@@ -70,3 +70,17 @@ def test_validation_runs_once_for_the_fleet_and_blames_only_the_invalid_declarat
     assert verdicts["other"] == ("", "the exported declaration does not validate (a sage365 bug, please report it): "
                                  "spec.administrator.userPrincipalName: domain of 'admin@elsewhere.example' is not one "
                                  "of the tenant's domains (other.onmicrosoft.com, other.fr)")
+
+
+def test_a_tenant_past_its_deadline_fails_alone_and_writes_nothing(sandbox_server, cli, tmp_path):
+    from sage365.sandbox import Faults
+
+    slow = sandbox_server(faults=Faults(latency_ms=3000))
+    done = cli(*export_args(slow.base_url, tmp_path, "--tenant-id", CONTOSO, "--tenant-timeout", "0.5"))
+    assert done.exit_code == 2
+    assert done.stderr.splitlines() == [
+        f"sage365 export: {CONTOSO}: no complete answer from Microsoft Graph within the tenant deadline of 0.5 s "
+        "(--tenant-timeout); nothing was written",
+        "sage365 export: 1 of 1 tenant(s) not exported",
+    ]
+    assert not (tmp_path / "tenants").exists()

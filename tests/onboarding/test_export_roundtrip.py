@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sage365.declaration import load_tenant
+from sage365.sandbox.state import load_state
 from sage365.stacks import stack_file_text
 from tests.onboarding.conftest import CATALOG, drift, export_args, not_passing
 from tests.sandbox_fixtures import CONTOSO, DEMO_STATE, DOCS_STATE, FABRIKAM, NORTHWIND
@@ -111,6 +112,9 @@ def test_two_exports_are_byte_identical(sandbox_server, cli, tmp_path):
         outputs.append({p.relative_to(folder): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1]
     assert len(outputs[0]) == 2 + 6 + 6  # two snapshots, twice three tenant and stack files
+    # Both snapshot formats are valid sandbox states (load_state checks the JSON Schema).
+    for snapshot in ("s.yaml", "r.json"):
+        assert sorted(load_state(tmp_path / "a" / snapshot).tenants) == sorted([CONTOSO, FABRIKAM, NORTHWIND])
 
 
 def test_an_existing_file_is_untouched_without_force(sandbox_server, cli, tmp_path):
