@@ -231,3 +231,22 @@ def test_only_the_four_cmdlets_are_sent_and_unknown_parameters_are_refused(demo_
         run(client.invoke("Get-App", {"OrganizationApp": True, "Mailbox": "alice"}))
     assert (unknown.value.status, unknown.value.message) == (
         400, "Get-App: A parameter cannot be found that matches parameter name 'Mailbox'.")
+
+
+def test_a_next_link_to_another_host_is_refused_and_the_token_stays_home():
+    from tests.hostile.server import HostileServer, Reply
+
+    with HostileServer() as elsewhere:
+        def answer(request):
+            # Another host name for another server: the link must not take the token there.
+            other = elsewhere.origin.replace("127.0.0.1", "localhost")
+            return Reply(200, json={"value": [{"AppId": APP_ID, "AppVersion": "1.0"}],
+                                    "@odata.nextLink": f"{other}/adminapi/beta/{CONTOSO}/InvokeCommand?$skiptoken=1"})
+
+        with HostileServer(answer) as exchange:
+            client = ExchangeClient(CONTOSO, token_source(CONTOSO, sandbox=True), base_url=exchange.origin)
+            with pytest.raises(ExchangeError) as refused:
+                run(apps.organization_apps(client))
+            assert (refused.value.code, refused.value.message) == (
+                "UnexpectedNextLink", "Get-App: @odata.nextLink leaves 127.0.0.1")
+            assert len(exchange.requests) == 1 and elsewhere.requests == []
