@@ -18,9 +18,15 @@ from sage365.catalog import Catalog
 from sage365.checks import BLOCKING
 from sage365.declaration import Tenant
 from sage365.findings import TenantResult
+from sage365.graph import identity
 from sage365.snapshot import Part, Snapshot
 
 GRAPH_URL_ENV = "SAGE365_GRAPH_URL"  # the sandbox, as for `sage365 drift`
+
+
+# The provider's sign-in settings in stack config (`azuread:<key>`), read for the gate too.
+AUTH_KEYS = ("clientId", "useOidc", "useMsi", "useCli", "oidcToken", "oidcTokenFilePath", "oidcRequestToken",
+             "oidcRequestUrl", "clientCertificatePath", "clientCertificatePassword", "useAksWorkloadIdentity")
 
 
 @dataclass(frozen=True)
@@ -32,15 +38,19 @@ class GateSettings:
     # (components.addin_deployment); sage365:exchangeUrl or the sandbox beside graphUrl.
     deploy_addins: bool = False
     exchange_url: str | None = None
+    # How the azuread provider signs in: the gate signs in the same way (real Graph only).
+    auth: identity.ProviderAuth = identity.ProviderAuth()
 
     @classmethod
-    def from_config(cls, config: pulumi.Config) -> GateSettings:
+    def from_config(cls, config: pulumi.Config, azuread_config: pulumi.Config | None = None) -> GateSettings:
+        azuread_config = azuread_config or pulumi.Config("azuread")
         return cls(
             skip=bool(config.get_bool("skipGate")),
             graph_url=config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV) or None,
             premium_sku_id=(config.get("premiumSkuId") or "").lower() or None,
             deploy_addins=bool(config.get_bool("deployAddins")),
             exchange_url=_exchange_url(config.get("exchangeUrl"), config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV)),
+            auth=identity.resolve({k: azuread_config.get(k) for k in AUTH_KEYS}, os.environ),
         )
 
 
@@ -76,6 +86,15 @@ def run_gate(tenant: Tenant, catalog: Catalog, settings: GateSettings) -> GateOu
         )
         return GateOutcome(settings.premium_sku_id if allowed else None)
 
+    if settings.graph_url is None:
+        # The gate reads the tenant as the provider will write it: one identity, or no run.
+        wrong = identity.problems(settings.auth, os.environ, tenant.tenant_id)
+        for problem in wrong:
+            pulumi.log.error(f"tenant {tenant.name}: the preview gate and the azuread provider would not sign in "
+                             f"as one identity: {problem}")
+        if wrong:
+            raise pulumi.RunError(f"tenant {tenant.name}: sign-in settings disagree ({len(wrong)} problem(s), see the "
+                                  "errors above); nothing was read or registered")
     snapshot, result = _read_and_check(tenant, catalog, settings, today())
     sku = None
     if allowed and not snapshot.error(Part.ADMINISTRATOR, Part.ADMINISTRATOR_LICENCES, Part.SUBSCRIBED_SKUS):
@@ -107,8 +126,15 @@ def _read_and_check(
 
     engine.check_tenant would read the same snapshot but not return it; the gate also
     needs it to choose the licence's SKU, so it calls the engine's two halves itself.
-    The engine picks the credential from the environment, bound to this tenant.
+    Against real Graph the credential is the provider's (sage365.graph.identity); the
+    sandbox (graph_url) takes its own per-tenant token.
     """
-
-    snapshot = engine.read_tenant_sync(tenant, catalog, graph_url=settings.graph_url)
+    credential = identity.credential(settings.auth, tenant.tenant_id) if settings.graph_url is None else None
+    try:
+        snapshot = engine.read_tenant_sync(tenant, catalog, graph_url=settings.graph_url, credential=credential)
+    finally:
+        if credential is not None:
+            close = getattr(credential.credential, "close", None)
+            if close is not None:
+                close()
     return snapshot, engine.evaluate(tenant, catalog, snapshot, today=on)

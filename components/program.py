@@ -22,7 +22,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # azuread provider settings passed through from stack config to the explicit provider:
 # an explicit provider does not read the `azuread:` namespace by itself.
-_PROVIDER_STRINGS = ("clientId", "environment", "oidcTokenFilePath", "clientCertificatePath")
+_PROVIDER_STRINGS = ("clientId", "environment", "oidcTokenFilePath", "oidcToken", "oidcRequestToken", "oidcRequestUrl",
+                     "clientCertificatePath", "clientCertificatePassword")
 _PROVIDER_BOOLS = ("useOidc", "useCli", "useMsi", "useAksWorkloadIdentity")
 
 
@@ -113,7 +114,7 @@ def main() -> None:
     azuread_config = pulumi.Config("azuread")
     tenant, catalog = load_inputs(stack, config)
     check_tenant_pin(stack, tenant, azuread_config)
-    settings = GateSettings.from_config(config)
+    settings = GateSettings.from_config(config, azuread_config)
     outcome = run_gate(tenant, catalog, settings)
     adoption = plan(tenant, catalog, outcome.snapshot)
     report_adoption(stack, tenant, adoption)

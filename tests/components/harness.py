@@ -72,6 +72,9 @@ def group_object_id(display_name: str) -> str:
 GRAPH_SP_OBJECT_ID = sp_object_id(MICROSOFT_GRAPH_APP_ID)
 
 
+ISOLATED_ENV = ("ARM_", "AZURE_", "ACTIONS_ID_TOKEN_", "SAGE365_CREDENTIAL")
+
+
 class ProviderError(Exception):
     """What the real provider would refuse (its Check), raised from the mock."""
 
@@ -271,17 +274,18 @@ def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
 
 
 def run_program(program: Callable[[], None], *, stack: str, config: dict[str, str], preview: bool = False,
-                live: Snapshot | None = None) -> ProgramRun:
+                live: Snapshot | None = None, env: dict[str, str] | None = None) -> ProgramRun:
     """Run `program` as stack `stack` with `config` (keys like "azuread:tenantId").
 
     preview: as `pulumi preview` would, with unknown ids and outputs for what is created.
     live: the tenant the invokes answer from (its object ids).
+    env: variables the run sees (the machine's ARM_*, AZURE_*, ACTIONS_ID_TOKEN_* are hidden).
     """
-    return contextvars.Context().run(_run, program, stack, config, preview, live)
+    return contextvars.Context().run(_run, program, stack, config, preview, live, env or {})
 
 
 def _run(program: Callable[[], None], stack: str, config: dict[str, str], preview: bool,
-         live: Snapshot | None) -> ProgramRun:
+         live: Snapshot | None, env: dict[str, str]) -> ProgramRun:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # Pulumi sends each RPC to the monitor from the loop's default executor, and the mock
@@ -292,8 +296,10 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str], previe
     executor = ThreadPoolExecutor(thread_name_prefix=f"pulumi-mock-{stack}", initializer=_give_thread_a_loop,
                                   initargs=(thread_loops,))
     loop.set_default_executor(executor)
-    # The azuread provider's SDK fills unset inputs from ARM_* variables: keep the machine's out.
-    saved_env = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith("ARM_")}
+    # The azuread provider's SDK fills unset inputs from ARM_* variables, and the gate's sign-in
+    # reads those and azure-identity's and GitHub's: keep the machine's out.
+    saved_env = {key: os.environ.pop(key) for key in list(os.environ) if key.startswith(ISOLATED_ENV)}
+    os.environ.update(env)
     mocks = TenantMocks(preview=preview, live=live)
     monitor = RecordingMonitor(mocks)
     handler = _ListHandler()
@@ -329,6 +335,8 @@ def _run(program: Callable[[], None], stack: str, config: dict[str, str], previe
         for thread_loop in thread_loops:
             thread_loop.close()
         asyncio.set_event_loop(None)
+        for key in env:
+            os.environ.pop(key, None)
         os.environ.update(saved_env)
         # Collect the run's garbage (coroutine frames, tracebacks) now: a later collection
         # that happens to fall inside ast.parse trips CPython 3.11's recursion-depth check.

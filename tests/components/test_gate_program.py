@@ -8,11 +8,13 @@ import dataclasses
 import components.gate
 from components.program import main
 from sage365.findings import Finding, Severity, Status, TenantResult
-from sage365.snapshot import ServicePlan, Snapshot, SubscribedSku, User
+from sage365.snapshot import Part, ServicePlan, Snapshot, SubscribedSku, User
 from tests.components.harness import run_program
 
 TENANT_ID = "11111111-1111-4111-8111-111111111111"
-CONFIG = {"azuread:tenantId": TENANT_ID, "azuread:useOidc": "true"}
+# One identity for the gate and the provider (sage365.graph.identity): OIDC with a token file.
+CONFIG = {"azuread:tenantId": TENANT_ID, "azuread:useOidc": "true",
+          "azuread:clientId": "99999999-0000-4000-8000-000000000009", "azuread:oidcTokenFilePath": "/run/oidc/token"}
 P1 = ServicePlan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM", "Success")
 ADMIN = User("10000000-0001-4000-8000-000000000001", "admin@contoso.onmicrosoft.com", usage_location="FR")
 AAD_P1 = SubscribedSku("078d2b04-f1bd-4111-bbd4-b4b1b354cef4", "AAD_PREMIUM", "Enabled", 2, 1, (P1,))
@@ -114,3 +116,39 @@ def test_skip_gate_never_reads_the_tenant(monkeypatch):
         "tenant contoso: the preview gate is DISABLED by stack config sage365:skipGate; "
         "prerequisites (Global Administrator, Entra ID P1/P2, subscription) were not checked"
     ]
+
+
+def test_a_gate_that_would_sign_in_as_another_identity_refuses_the_run(monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("the gate read the tenant although the identities disagree")
+
+    monkeypatch.setattr(components.gate, "_read_and_check", boom)
+    run = run_program(main, stack="contoso", config=CONFIG,
+                      env={"AZURE_CLIENT_ID": "88888888-0000-4000-8000-000000000008"})
+    assert run.messages("ERROR") == [
+        "tenant contoso: the preview gate and the azuread provider would not sign in as one identity: AZURE_CLIENT_ID "
+        "is 88888888-0000-4000-8000-000000000008 but the provider signs in as 99999999-0000-4000-8000-000000000009 "
+        "(azuread:clientId or ARM_CLIENT_ID); set one client id"
+    ]
+    assert str(run.error) == ("tenant contoso: sign-in settings disagree (1 problem(s), see the errors above); "
+                              "nothing was read or registered")
+    assert run.resources == []
+
+
+def test_the_gate_signs_in_with_the_providers_settings(monkeypatch):
+    seen = {}
+
+    def read(tenant, catalog, *, graph_url, credential):
+        seen["credential"] = credential
+        return Snapshot(tenant_id=TENANT_ID, errors={part: "not read in this test" for part in Part})
+
+    monkeypatch.setattr(components.gate.engine, "read_tenant_sync", read)
+    github = {"ACTIONS_ID_TOKEN_REQUEST_TOKEN": "bearer", "ACTIONS_ID_TOKEN_REQUEST_URL": "https://token.example/"}
+    config = {k: v for k, v in CONFIG.items() if k != "azuread:oidcTokenFilePath"}
+    run = run_program(main, stack="contoso", config=config, env=github)
+    # GitHub's token request, as the provider uses it, for the stack's client id and tenant.
+    credential = seen["credential"]
+    assert type(credential.credential).__name__ == "ClientAssertionCredential"
+    assert credential.tenant_id == TENANT_ID
+    assert credential.credential._client._client_id == "99999999-0000-4000-8000-000000000009"
+    assert str(run.error).startswith("tenant contoso: preview gate refused the run")  # nothing could be read
