@@ -111,3 +111,23 @@ def test_declared_plans_restrict_the_choice():
 
 def test_no_administrator_no_licence():
     assert premium_sku_to_assign(Snapshot(tenant_id="t", subscribed_skus=(AAD_P1,)), CATALOG, ("P1",)) is None
+
+
+def test_a_seat_for_an_administrator_without_usage_location_is_its_own_blocking_finding():
+    from sage365.gate import USAGE_LOCATION, licence_assignment_findings
+
+    nowhere = Snapshot(tenant_id="t", administrator=ADMIN, subscribed_skus=(AAD_P1,))
+    assert licence_assignment_findings("fabrikam", nowhere, None) == ()  # no seat to assign: nothing to say
+    located = Snapshot(tenant_id="t", administrator=User(ADMIN.id, ADMIN.user_principal_name, usage_location="FR"))
+    assert licence_assignment_findings("fabrikam", located, AAD_P1.sku_id) == ()
+    [en] = licence_assignment_findings("fabrikam", nowhere, AAD_P1.sku_id)
+    assert (en.check, en.status, en.severity, en.resource, en.actual) == (
+        USAGE_LOCATION, Status.FAIL, Severity.HIGH, "admin@fabrikam.onmicrosoft.com", "none")
+    [fr] = licence_assignment_findings("fabrikam", nowhere, AAD_P1.sku_id, lang="fr")
+    assert fr.message == (
+        "admin@fabrikam.onmicrosoft.com n'a pas d'emplacement d'utilisation : Microsoft Graph refuse d'attribuer une "
+        "licence à un utilisateur qui n'en a pas, la licence Entra ID P1/P2 prévue par cette mise à jour ne peut donc "
+        "pas être attribuée")
+    assert fr.remediation.startswith("Dans le centre d'administration Microsoft 365 : Utilisateurs > Utilisateurs actifs")
+    # Blocking in the gate's decision.
+    assert decide([en], BLOCKING | {USAGE_LOCATION}).errors == (finding_message(en),)
