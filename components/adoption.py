@@ -25,7 +25,11 @@ from typing import Mapping
 
 from sage365.catalog import App, Catalog
 from sage365.declaration import Tenant
-from sage365.snapshot import Snapshot
+from sage365.snapshot import Part, Snapshot
+
+# The snapshot parts adoption reads its ids from.
+ADOPTION_PARTS = (Part.SERVICE_PRINCIPALS, Part.GRANTS, Part.APP_ROLE_ASSIGNMENTS, Part.APP_ROLE_ASSIGNED_TO,
+                  Part.GROUPS, Part.USERS)
 
 # Entra ID's "Default Access" role: assigns an app that defines no app roles of its own.
 DEFAULT_ACCESS_ROLE_ID = "00000000-0000-0000-0000-000000000000"
@@ -89,6 +93,8 @@ class Adoption:
     user_ids: Mapping[str, str] = field(default_factory=dict)  # lower-case UPN -> object id
     # Catalogue apps not declared whose service principal exists: possibly a removed consent.
     undeclared: Mapping[str, str] = field(default_factory=dict)  # catalogue key -> SP object id
+    # What could not be read: objects there that exist cannot be adopted (one line each).
+    unread: tuple[str, ...] = ()
 
     def consent(self, key: str) -> ConsentAdoption:
         return self.consents.get(key, ConsentAdoption())
@@ -124,6 +130,11 @@ def plan(tenant: Tenant, catalog: Catalog, snapshot: Snapshot | None) -> Adoptio
         addins={k: v for k, v in addins.items() if v != AddinAdoption()},
         user_ids={upn: user.id for upn, user in snapshot.users.items()},
         undeclared={key: sp.id for key, sp in snapshot.undeclared_service_principals.items()},
+        unread=tuple(
+            [f"{part.value}: {snapshot.errors[part]}" for part in ADOPTION_PARTS if part in snapshot.errors]
+            + [f"{part.value} of {item}: {message}" for part in ADOPTION_PARTS
+               for item, message in sorted(snapshot.item_errors.get(part, {}).items())]
+        ),
     )
 
 

@@ -106,6 +106,9 @@ def report_adoption(stack: str, tenant: Tenant, adoption: Adoption) -> None:
                         "are adopted (imported), not created")
     for key, object_id in sorted(adoption.undeclared.items()):
         pulumi.log.warn(removed_consent_message(stack, tenant, key, object_id))
+    for unread in adoption.unread:
+        pulumi.log.warn(f"tenant {tenant.name}: could not be read, so what exists there cannot be adopted and "
+                        f"`up` may stop on a conflict: {unread}")
 
 
 def main() -> None:
