@@ -17,7 +17,8 @@ from components.program import main
 from sage365.catalog import load_catalog
 from sage365.declaration import load_tenant
 from sage365.engine import read_tenant_sync
-from tests.components.harness import TENANT_IDS, planned_differences, run_program
+from tests.components.harness import TENANT_IDS, run_program
+from tests.components.live import planned_differences
 
 ROOT = Path(__file__).resolve().parents[2]
 HAND = ROOT / "sandbox" / "hand-associated.yaml"
