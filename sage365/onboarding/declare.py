@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sage365.catalog import Catalog
+from sage365.onboarding.connector import declare_connector
 from sage365.onboarding.discovery import USER_TYPE, Candidate, Discovery, GroupFound, addin_group_filter
 from sage365.onboarding.yamltext import comment, flow_list, quoted, scalar
 
@@ -158,6 +159,7 @@ def declare(discovery: Discovery, catalog: Catalog, *, name: str, environment: s
     _subscription(out, discovery, catalog)
     consented = _consents(out, discovery, catalog)
     _addins(out, discovery, catalog, consented, declared_domains, addin_group_names or {})
+    declare_connector(out, discovery)
     text = "\n".join(out.lines) + "\n"
     return Declared(name, text, frozenset(out.named))
 
@@ -370,3 +372,4 @@ def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set
     users = sorted(users, key=str.casefold)
     lines += ["      users:"] + [f"        - {scalar(u)}" for u in users] if users else ["      users: []"]
     return lines
+

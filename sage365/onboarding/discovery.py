@@ -92,6 +92,11 @@ class Discovery:
     # exchange_denied when Exchange refused the identity (replayed as such).
     organization_apps: tuple[Obj, ...] = ()
     exchange_denied: bool = False
+    # Graph beta: the application proxy connectors (step 7), as Graph sent them; connectors_denied
+    # holds why not when Graph refused the identity (a 403: replayed as such, declared as a comment).
+    connectors: tuple[Obj, ...] = ()
+    connectors_denied: str | None = None
+    connector_sign_ins: tuple[Obj, ...] = ()  # after a 403: the connector app's sign-in activity (drift's fallback)
 
 
 def odata_string(value: str) -> str:

@@ -86,7 +86,7 @@ async def read(target: Target, options: Options) -> Discovery | str:
                                      credential_factory=options.credential_factory, guard=guard) as (client, credential):
                 found = await discover(client.request_adapter, target.tenant_id, options.catalog,
                                        addin_group_names=options.addin_group_names)
-                found = await with_organization_apps(found, options, credential)
+                found = await with_extras(found, options, credential)
         return guard.violation or found
     except (DiscoveryError, NoClient) as exc:
         return guard.violation or str(exc)
@@ -98,27 +98,83 @@ async def read(target: Target, options: Options) -> Discovery | str:
         return guard.violation or redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
 
 
-async def with_organization_apps(found: Discovery, options: Options, credential: Any) -> Discovery:
-    """The catalogue add-ins' Exchange organization apps added to `found`, so a snapshot replays
-    addin.deployment too; a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
+async def with_extras(found: Discovery, options: Options, credential: Any) -> Discovery:
+    """`found` with what Graph v1.0 does not hold, read at the same time on one connection pool:
+    the catalogue add-ins' Exchange organization apps and Graph beta's application proxy connectors."""
+    from sage365.graph.client import make_transport
+
+    # The shared TLS context and response size limit (sage365.graph.client.make_transport).
+    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
+        apps, connectors = await asyncio.gather(organization_apps(found, options, credential, http),
+                                                read_connectors(found, options, credential, http))
+    return dataclasses.replace(found, **apps, **connectors)
+
+
+async def organization_apps(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient) -> dict:
+    """The catalogue add-ins' Exchange organization apps, so a snapshot replays addin.deployment too;
+    a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
     from sage365.exchange.client import ExchangeError
     from sage365.extras import raw_organization_apps
-    from sage365.graph.client import make_transport
 
     ids = {a.addin.info.id for a in options.catalog.apps.values() if a.addin is not None and a.addin.info is not None}
     if not ids:
-        return found
+        return {}
     try:
-        # The shared TLS context and response size limit (sage365.graph.client.make_transport).
-        async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
-            objects = await raw_organization_apps(found.tenant_id, graph_url=options.graph_url, exchange_url=None,
-                                                  credential=credential, http=http)
+        objects = await raw_organization_apps(found.tenant_id, graph_url=options.graph_url, exchange_url=None,
+                                              credential=credential, http=http)
     except ExchangeError as exc:
         if exc.permission:
-            return dataclasses.replace(found, exchange_denied=True)
+            return {"exchange_denied": True}
         raise DiscoveryError(f"cannot read Exchange Online's organization apps of {found.tenant_id}: {exc.describe()}") from None
     mine = [o for o in objects if str(o.get("AppId", "")).lower() in ids]
-    return dataclasses.replace(found, organization_apps=tuple(sorted(mine, key=lambda o: str(o["AppId"]).lower())))
+    return {"organization_apps": tuple(sorted(mine, key=lambda o: str(o["AppId"]).lower()))}
+
+
+async def read_connectors(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient) -> dict:
+    """Graph beta's application proxy connectors (one GET, paged), for spec.connector.
+
+    A 403 is recorded (Microsoft documents no read-only permission for them, so a read-only
+    identity gets it) and the declaration says so in a comment; then the connector app's
+    sign-in activity, drift's fallback signal, is read too (one GET), so a snapshot replays
+    connector.status as the tenant answered it. Any other failure fails the tenant, as every
+    other unreadable part does."""
+    from sage365.declaration import ConnectorDeclaration
+    from sage365.graph import connectors as beta
+    from sage365.graph.client import graph_url_from_env
+
+    reader = beta.BetaReader(found.tenant_id, graph_url=graph_url_from_env(options.graph_url), credential=credential,
+                             http=http)
+    what = f"the application proxy connectors of {found.tenant_id} (Graph beta {beta.CONNECTORS_PATH})"
+    try:
+        objects = await reader.collection(beta.CONNECTORS_PATH)
+    except beta.BetaError as exc:
+        if exc.status != 403:
+            raise DiscoveryError(f"cannot read {what}: {exc.describe()}") from None
+        app = options.catalog.apps.get(ConnectorDeclaration().app)
+        return {"connectors_denied": exc.describe(),
+                "connector_sign_ins": await _sign_ins(reader, app.app_id) if app else ()}
+    if not all(isinstance(o, dict) and isinstance(o.get("id"), str) and o["id"] for o in objects):
+        raise DiscoveryError(f"cannot read {what}: an object without an id")
+    return {"connectors": tuple(sorted(objects, key=lambda o: str(o["id"])))}
+
+
+async def _sign_ins(reader: Any, app_id: str) -> tuple[dict, ...]:
+    """The connector app's servicePrincipalSignInActivity rows; none when that is refused too
+    (the sandbox state cannot say "refused", so a replay then shows no sign-in: see the note)."""
+    from urllib.parse import quote
+
+    from sage365.graph import connectors as beta
+    from sage365.onboarding.discovery import odata_string
+
+    try:
+        rows = await reader.collection(f"{beta.SIGN_INS_PATH}?$filter={quote(f'appId eq {odata_string(app_id)}', safe='')}")
+    except beta.BetaError as exc:
+        if exc.status == 403:
+            return ()
+        raise DiscoveryError(f"cannot read the connector app's sign-in activity (Graph beta {beta.SIGN_INS_PATH}): "
+                             f"{exc.describe()}") from None
+    mine = [r for r in rows if isinstance(r, dict) and str(r.get("appId", "")).lower() == app_id.lower() and r.get("id")]
+    return tuple(sorted(mine, key=lambda r: str(r["id"])))
 
 
 async def discover_all(targets: Sequence[Target], options: Options, *, concurrency: int = 16,

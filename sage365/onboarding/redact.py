@@ -7,6 +7,8 @@ Domains map consistently (every UPN and mail address on contoso.fr gets the same
 pseudonym domain); the initial `*.onmicrosoft.com` domain keeps that suffix, so which
 domain is custom survives. A guest's `#EXT#` UPN stays a guest's UPN.
 
+Connectors keep their ids, status and version; machine names become `serverN`.
+
 What is kept: object ids, SKU and service plan ids and names, app ids, scopes, role
 ids, statuses and every relation between objects, which is all that the checks read,
 so drift on the redacted snapshot gives the same findings as on the original.
@@ -26,6 +28,7 @@ class Pseudonyms:
         self.groups: dict[str, str] = {}  # display name casefolded -> pseudonym
         self.organizations: dict[str, str] = {}
         self.apps: dict[str, str] = {}
+        self.machines: dict[str, str] = {}  # a connector's short machine name casefolded -> pseudonym
         # Longest first: "Sage Contact Pro" must win over "Sage Contact".
         self.prefixes = sorted({p for p in group_prefixes if p}, key=lambda p: (-len(p), p))
 
@@ -70,3 +73,11 @@ class Pseudonyms:
         if app_id not in self.apps:
             self.apps[app_id] = f"Application {len(self.apps) + 1}"
         return self.apps[app_id]
+
+    def machine(self, name: str) -> str:
+        """A connector's machine pseudonym: `serverN`, the same for every FQDN with one first label
+        (connector.status matches a declared name against that label), and for every tenant."""
+        key = name.split(".", 1)[0].casefold()
+        if key not in self.machines:
+            self.machines[key] = f"server{len(self.machines) + 1}"
+        return self.machines[key]

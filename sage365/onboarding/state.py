@@ -117,12 +117,16 @@ def tenant_state(discovery: Discovery) -> tuple[Obj, dict[str, list[str]]]:
         "roleDefinitions": [dict(GLOBAL_ADMINISTRATOR_DEFINITION)],
         "organizationApps": [_plain(a) for a in discovery.organization_apps],
         "exchangeDenied": discovery.exchange_denied,
+        "connectors": [_plain(c) for c in discovery.connectors],
+        "connectorsDenied": discovery.connectors_denied is not None,
+        "servicePrincipalSignInActivities": [_plain(r) for r in discovery.connector_sign_ins],
     }
     for group in out["groups"]:
         group["members"] = [m for m in members.get(str(group["id"]), []) if m in users or m in groups or m in sps]
     return out, members
 
 
+CONNECTOR_KEEP = ("id", "status", "version")
 ORGANIZATION_APP_KEEP = ("AppId", "DisplayName", "AppVersion", "Enabled", "DefaultStateForUser", "ProvidedTo", "Scope", "Type")
 
 
@@ -170,13 +174,20 @@ def redact_tenant(tenant_id: str, tenant: Obj, names: Pseudonyms, known_app_ids:
                       "members": list(g.get("members") or ())} for g in tenant["groups"]]
     out["roleAssignments"] = [_keep(a, KEEP["roleAssignments"]) for a in tenant["roleAssignments"]]
     out["roleDefinitions"] = copy.deepcopy(tenant["roleDefinitions"])
-    # Catalogue add-ins only (see export.with_organization_apps); their users get the users' pseudonyms.
+    # Catalogue add-ins only (see export.organization_apps); their users get the users' pseudonyms.
     by_upn = {str(u.get("userPrincipalName", "")).lower(): str(u["id"]) for u in tenant["users"]}
     out["organizationApps"] = [
         {**_keep(a, ORGANIZATION_APP_KEEP),
          "UserList": [names.user(by_upn.get(upn.lower(), f"upn:{upn.lower()}"), upn) for upn in a.get("UserList") or ()]}
         for a in tenant.get("organizationApps") or ()]
     out["exchangeDenied"] = tenant.get("exchangeDenied", False)
+    # A server's name says whose it is; its status and version are what connector.status reads.
+    out["connectors"] = [{**_keep(c, CONNECTOR_KEEP), "machineName": names.machine(str(c.get("machineName") or ""))}
+                         for c in tenant.get("connectors") or ()]
+    out["connectorsDenied"] = tenant.get("connectorsDenied", False)
+    out["servicePrincipalSignInActivities"] = [
+        {**_keep(r, ("id", "appId")), "lastSignInActivity": _keep(r.get("lastSignInActivity") or {}, ("lastSignInDateTime",))}
+        for r in tenant.get("servicePrincipalSignInActivities") or ()]
     return out
 
 

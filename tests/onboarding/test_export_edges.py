@@ -73,6 +73,15 @@ def edge_state() -> dict:
         "organizationApps": [{"AppId": "00000000-5a6e-4000-8000-0000000000a1", "DisplayName": "Sage Contact (example)",
                               "AppVersion": "1.0.0.0", "Enabled": True, "DefaultStateForUser": "Enabled",
                               "ProvidedTo": "SpecificUsers", "UserList": [m["userPrincipalName"] for m in members[:2]]}],
+        # Two machines with an active connector, and a third machine's stopped one.
+        "connectors": [
+            {"id": "e0000000-0004-4000-8000-000000000003", "machineName": "OLD-SRV.edge.local", "status": "inactive",
+             "version": "1.5.1.0"},
+            {"id": "e0000000-0004-4000-8000-000000000002", "machineName": "SRV-B.edge.local", "status": "active",
+             "version": "1.5.3437.0"},
+            {"id": "e0000000-0004-4000-8000-000000000001", "machineName": "srv-a", "status": "active",
+             "version": "1.5.3437.0"},
+        ],
     }
     # The SBC's service principal is disabled; no Sage Contact; a free P1 seat, nothing compatible.
     lone_sp = [dict(sp) for sp in sps if sp["appId"] != "00000000-5a6e-4000-8000-000000000002"]
@@ -91,6 +100,7 @@ def edge_state() -> dict:
         "appRoleAssignments": [],
         "roleAssignments": [{"id": "ra-1", "principalId": "d0000000-0001-4000-8000-000000000001",
                              "roleDefinitionId": GA_ROLE, "directoryScopeId": "/"}],
+        "connectorsDenied": True,  # a read-only identity: Graph answers the connectors 403
     }
     dup = copy.deepcopy(contoso)
     dup["organization"][0].update(id=DUP, displayName="Dup")
@@ -165,6 +175,31 @@ def test_two_groups_with_the_add_in_s_name_are_not_declared(exported):
     assert "addins" not in yaml.safe_load(texts["dup"])["spec"]
     assert ('  # sage-contact: 2 groups are named "Sage Contact users"; drift cannot tell which assigns the add-in, '
             "so none is declared: rename all but one") in texts["dup"]
+
+
+def test_connectors_several_active_machines_none_readable_and_one_active(exported):
+    texts, found, _ = exported
+    edge = texts["edge-co-test-1"]
+    assert yaml.safe_load(edge)["spec"]["connector"] == {}
+    assert edge.split("  connector: {}\n", 1)[0].splitlines()[-3:] == [
+        '  # Active application proxy connector(s): "srv-a" (active, version "1.5.3437.0"), '
+        '"SRV-B.edge.local" (active, version "1.5.3437.0")',
+        '  # Also registered, inactive: "OLD-SRV.edge.local" (inactive, version "1.5.1.0")',
+        "  # Several machines qualify: declared without machineName (any connector counts); set machineName to "
+        "the Sage 100 server's",
+    ]
+    assert ("connector.status", "connector", "pass") in found["edge-co-test-1"]
+
+    lone = texts["lone"]
+    assert "connector" not in yaml.safe_load(lone)["spec"]
+    assert lone.splitlines()[-1] == (
+        '  # The application proxy connectors could not be read (Graph beta answered "403 Authorization_RequestDenied: '
+        'Insufficient privileges to complete the operation."; see docs/exchange.md, Connectors): connector not '
+        "declared, declare spec.connector by hand")
+    assert [f for f in found["lone"] if f[0] == "connector.status"] == []
+
+    assert yaml.safe_load(texts["dup"])["spec"]["connector"] == {"machineName": "SAGE100-SRV"}
+    assert ("connector.status", "SAGE100-SRV", "pass") in found["dup"]
 
 
 def test_an_unreadable_part_fails_that_tenant_and_writes_nothing(sandbox_server, cli, tmp_path):

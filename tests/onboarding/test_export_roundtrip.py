@@ -24,7 +24,7 @@ DOCS_TENANT = "84841066-274d-4ec0-a5c1-276be684bdd3"
 DEMO_EXPECTED = {
     "contoso": set(),
     "fabrikam": {"admin.premium_licence", "tenant.free_premium_seat"},
-    "northwind-traders": {"consent.delegated_scopes", "tenant.free_premium_seat", "tenant.subscription"},
+    "northwind-traders": {"connector.status", "consent.delegated_scopes", "tenant.free_premium_seat", "tenant.subscription"},
 }
 DOCS_EXPECTED = {
     "contoso-docs-examples": {"admin.exists", "admin.global_admin", "admin.premium_licence", "tenant.free_premium_seat"},
@@ -76,7 +76,7 @@ def test_the_demo_declarations_are_exactly_the_golden_files(sandbox_server, cli,
     assert done.stdout.splitlines() == [
         f"contoso: wrote {tmp_path}/tenants/contoso.yaml, {tmp_path}/stacks/Pulumi.contoso.yaml",
         f"northwind-traders: wrote {tmp_path}/tenants/northwind-traders.yaml, "
-        f"{tmp_path}/stacks/Pulumi.northwind-traders.yaml (comments name: consent.delegated_scopes, "
+        f"{tmp_path}/stacks/Pulumi.northwind-traders.yaml (comments name: connector.status, consent.delegated_scopes, "
         "tenant.free_premium_seat, tenant.subscription)",
     ]
 
