@@ -12,7 +12,8 @@ in its own process (`sage365 sandbox serve --latency-ms`), then measures:
   first HTTP request, HTTP requests per tenant (the sandbox's counters), per-tenant read
   latency p50/p95, and how many msgraph model modules it imported;
 - the naive reader (benchmarks/naive_reader.py: msgraph-sdk's fluent API, one request per
-  object, tenants one after another) on the first `--naive-sample` tenants, and the ratio of
+  object, tenants one after another; Exchange and Graph beta too, for the tenants sage365
+  reads them for) on the first `--naive-sample` tenants of the fleet, and the ratio of
   its time per tenant to the fleet's (wall / N).
 `--baseline-src DIR` also runs the drift process on another checkout's sources (e.g. main
 before a change, from `git archive`), in the same run, against the same sandbox.
@@ -140,7 +141,10 @@ def run_naive(folder: Path, graph_url: str, sample: int) -> tuple[float, int]:
     from sage365.declaration import load_tenant
 
     catalog = load_catalog(ROOT / "catalog" / "catalog.yaml")
-    tenants = [load_tenant(p) for p in sorted((folder / "tenants").iterdir())[:sample]]
+    # In fleet order (contoso, fabrikam, northwind in turn), not by name: a sample of one template only would
+    # not do the fleet's mix of work (Exchange and beta reads for two tenants in three).
+    files = sorted((folder / "tenants").iterdir(), key=lambda p: int(p.stem.rpartition("-")[2]))
+    tenants = [load_tenant(p) for p in files[:sample]]
     before = sandbox_requests(graph_url)
 
     async def all_in_turn() -> None:

@@ -3,7 +3,11 @@
 One request per object, one after another, every body parsed into msgraph-sdk's models:
 the organization, the administrator, their licences, the Global Administrator role
 assignments, the SKUs, then for Microsoft Graph and each declared app its service
-principal, grants and app role assignments, then each add-in group and its members. It
+principal, grants and app role assignments, then each add-in group and its members; then,
+for the same tenants as sage365's reader (sage365.extras: add-ins declared, a connector
+declared), Exchange Online's `Get-App -OrganizationApp` and Graph beta's connectors (with a
+declared connector group, its groups and members), each with a client of its own, one
+after another (msgraph-sdk has no beta models: plain httpx, as sage365 reads them). It
 reads what sage365's reader reads and nothing is checked; it exists only to be timed.
 """
 
@@ -12,9 +16,12 @@ from __future__ import annotations
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 
+import httpx
+
+from sage365 import extras
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
 from sage365.declaration import Tenant
-from sage365.graph.client import graph_client, make_http_client
+from sage365.graph.client import graph_client, make_http_client, make_transport
 
 
 async def read_tenant_naively(tenant: Tenant, catalog: Catalog, graph_url: str) -> int:
@@ -58,4 +65,23 @@ async def read_tenant_naively(tenant: Tenant, catalog: Catalog, graph_url: str) 
                 objects += 1 + len((await client.groups.by_group_id(str(group.id)).members.get()).value)
     finally:
         await http.aclose()
+    return objects + await _read_beyond_graph(tenant, graph_url)
+
+
+async def _read_beyond_graph(tenant: Tenant, graph_url: str) -> int:
+    """Exchange's organization apps and Graph beta's connectors, for tenants that need them."""
+    from sage365.exchange import client as exchange
+    from sage365.graph import connectors as beta
+
+    objects = 0
+    if extras.needs_exchange(tenant):
+        tokens = exchange.token_source(tenant.tenant_id, sandbox=True)
+        async with exchange.ExchangeClient(tenant.tenant_id, tokens,
+                                           base_url=exchange.exchange_url_from(None, graph_url)) as client:
+            objects += len(await client.invoke("Get-App", {"OrganizationApp": True}))
+    if extras.needs_connectors(tenant):
+        async with httpx.AsyncClient(transport=make_transport()) as http:  # as Exchange's own client
+            reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=None, http=http)
+            group = tenant.connector.connector_group if tenant.connector else None
+            objects += len(await beta.read_connectors(reader, group))
     return objects
