@@ -13,10 +13,9 @@ reads what sage365's reader reads and nothing is checked; it exists only to be t
 
 from __future__ import annotations
 
+import httpx
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-
-import httpx
 
 from sage365 import extras
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
