@@ -62,6 +62,18 @@ def test_json_loads_to_the_exact_text(text: str) -> None:
 
 @FAST
 @given(ANY_TEXT)
+@example("\ud800 lone surrogate")
+@example("\x00\x1f\x7f\u2028\u2029é\"\\/\n\t\b\f\r")
+def test_json_is_the_standard_librarys_text(text: str) -> None:
+    # The report is encoded with msgspec for speed; its text must stay json.dumps's, byte for byte.
+    from sage365.reports.json_report import document
+
+    data = document([result_with(text)], lang="en", generated_at=GENERATED_AT)
+    assert render("json", text) == scrub(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
+
+
+@FAST
+@given(ANY_TEXT)
 @example("\x1b\x00\x0b\x1f\ufffe\uffff\ud800")
 def test_junit_is_xml_1_0_and_shows_the_text(text: str) -> None:
     out = render("junit", text)
