@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -179,9 +181,45 @@ def test_a_failed_refresh_preview_opens_the_tenants_issue(pr, demo_sandbox, tmp_
 
 def test_the_merge_affected_job_as_written(pr):
     repo, base, head = pr
-    outcomes = [(argv[0], run(expand(argv, {"BEFORE": base, "AFTER": head}), {}).exit_code)
+    outcomes = [(" ".join(argv[:2]), run(expand(argv, {"BEFORE": base, "AFTER": head}), {}).exit_code)
                 for argv in command_lines("main.yml", "affected")]
-    assert outcomes == [("validate", 0), ("stacks", 0), ("affected", 0), ("affected", 0)]
+    assert outcomes == [("validate tenants/", 0), ("stacks check", 0), ("affected --all", 0), ("affected --all", 0),
+                        ("affected --base", 0), ("affected --base", 0)]
+
+
+def affected_step_script() -> str:
+    job = load(WORKFLOWS / "main.yml")["jobs"]["affected"]
+    [step] = [s for s in job["steps"] if s.get("id") == "affected"]
+    assert job["steps"][0]["with"]["fetch-depth"] == 0
+    return step["run"]
+
+
+@pytest.mark.parametrize("first_push", [False, True], ids=["push", "first-push"])
+def test_the_merge_affected_step_runs_in_bash_and_a_null_before_means_every_stack(pr, tmp_path, first_push):
+    """The step's shell as GitHub runs it (bash -e), with the real sage365: a push lists what it
+    touched; a branch's first push (`github.event.before` is the null commit) lists every stack
+    instead of failing, each `up` still waiting for the environment's reviewers."""
+    repo, base, head = pr
+    (repo.path / ".venv" / "bin").mkdir(parents=True)
+    (repo.path / ".venv" / "bin" / "sage365").symlink_to(Path(sys.executable).parent / "sage365")
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    env = {**os.environ, "BEFORE": "0" * 40 if first_push else base, "AFTER": head,
+           "GITHUB_OUTPUT": str(output), "GITHUB_STEP_SUMMARY": str(summary)}
+    done = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", affected_step_script()],
+                          cwd=repo.path, env=env, capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stderr) == (0, "")
+    [line] = output.read_text().splitlines()
+    matrix = json.loads(line.removeprefix("matrix="))
+    if first_push:
+        assert [(e["stack"], e["change"]) for e in matrix["include"]] == [
+            ("contoso", "fleet"), ("fabrikam", "fleet"), ("northwind", "fleet")]
+        assert done.stdout.splitlines()[0] == ("::warning::no previous commit (first push or forced push): "
+                                               "every stack is affected")
+    else:
+        assert matrix == {"include": [{"tenant": "fabrikam", "stack": "fabrikam", "change": "modified",
+                                       "reason": "tenants/fabrikam.yaml"}]}
+        assert "::warning::" not in done.stdout
+    assert summary.read_text() == "".join(l + "\n" for l in done.stdout.splitlines() if not l.startswith("::"))
 
 
 def test_every_job_with_a_sage365_line_is_covered():
@@ -189,8 +227,7 @@ def test_every_job_with_a_sage365_line_is_covered():
             if ".venv/bin/sage365" in step.get("run", "")}
     covered = {("pull-request.yml", "validate"), ("pull-request.yml", "drift"), ("main.yml", "affected"),
                ("nightly.yml", "drift"), ("nightly.yml", "issues"), ("nightly.yml", "refresh")}
-    # The remaining jobs run only `ci oidc-token`, which the jobs above run as well.
-    rest = {job: [argv for argv in command_lines(*job)] for job in jobs - covered}
-    assert rest == {("pull-request.yml", "preview"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]],
-                    ("main.yml", "up"): [["ci", "oidc-token", "--output", "$RUNNER_TEMP/oidc-token"]]}
+    # The preview and up jobs run no sage365 line: Pulumi (and the gate inside it) signs in
+    # from the provider's variables.
+    assert jobs == covered
     assert GROUPS == {"stacks", "ci", "sandbox"}

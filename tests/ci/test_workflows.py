@@ -127,9 +127,28 @@ def test_azure_sign_in_is_oidc_only_and_secrets_are_the_two_named_ones():
             env = step.get("env", {})
             if "AZURE_CLIENT_ID" in env or "ARM_CLIENT_ID" in env:
                 assert job["permissions"].get("id-token") == "write", (path.name, job_id)
+            if "AZURE_CLIENT_ID" in env:  # `sage365 drift`, without Pulumi: azure-identity's variables
                 assert env["AZURE_FEDERATED_TOKEN_FILE"] == "${{ runner.temp }}/oidc-token"
+                assert not any(name.startswith("ARM_") for name in env), (path.name, job_id)
             if "ARM_CLIENT_ID" in env:
+                # Pulumi: one identity, the provider's own variables; the gate resolves the same ones.
                 assert env["ARM_USE_OIDC"] == "true"
+                assert not any(name.startswith("AZURE_") for name in env), (path.name, job_id)
+
+
+def test_the_oidc_token_file_is_written_only_for_drift_and_pulumi_steps_never_see_it():
+    """The provider and the preview gate fetch the job's OIDC token themselves (fresh for each
+    Entra ID token); only `sage365 drift`, which runs without Pulumi, reads a token file."""
+    where = {}
+    for path in FILES:
+        for job_id, job, step in steps(load(path)):
+            if "ci oidc-token" in step.get("run", ""):
+                where[(path.name, job_id)] = [s.get("env", {}).get("AZURE_FEDERATED_TOKEN_FILE") for s in job["steps"]
+                                              if "sage365 drift " in s.get("run", "")]
+            if step.get("uses", "").startswith("pulumi/actions@") or "preview-stacks" in step.get("run", ""):
+                assert "oidc-token" not in str(step.get("env", {})), (path.name, job_id)
+    assert where == {("pull-request.yml", "drift"): ["${{ runner.temp }}/oidc-token"],
+                     ("nightly.yml", "drift"): ["${{ runner.temp }}/oidc-token"]}
 
 
 def test_pulumi_runs_preview_or_up_never_destroy():
