@@ -8,17 +8,21 @@ refresh (Get-App), and on delete removes the app only if this resource created i
 that was already deployed when the resource was created is adopted and left in place.
 
 The provider's methods are plain Python over sage365.exchange and are tested directly
-against the sandbox; the credential is chosen at run time from the environment, bound to
-the declared tenant, never stored in the state.
+against the sandbox. Against Exchange Online it signs in as the azuread provider and the
+preview gate do (sage365.graph.identity): the stack's public sign-in settings travel as the
+`auth` input, and the rest (ARM_CLIENT_ID, ARM_USE_OIDC, GitHub's ACTIONS_ID_TOKEN_REQUEST_*,
+ARM_OIDC_TOKEN*) comes from the environment of the run, so a nightly refresh signs in as that
+job's app, never as the one recorded by the last `up`. No token is ever stored in the state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import uuid
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import pulumi
 import pulumi.dynamic
@@ -28,11 +32,28 @@ from sage365.declaration import AddinAssignment
 
 T = TypeVar("T")
 STABLE = ("tenant_id", "app_id")  # the identity of a deployment: changing either replaces it
-FIELDS = ("tenant_id", "app_id", "version", "manifest", "users", "enabled", "default_state", "exchange_url")
+FIELDS = ("tenant_id", "app_id", "version", "manifest", "users", "enabled", "default_state", "exchange_url", "auth")
 
 
 class DeploymentError(Exception):
     """A deployment step Exchange refused; the message says which step and why."""
+
+
+def exchange_credential(props: Mapping[str, Any], env: Mapping[str, str]):
+    """The credential for Exchange Online: the azuread provider's identity, bound to the resource's tenant.
+
+    `props["auth"]` holds the stack's public sign-in settings; `env` gives the rest, as the
+    provider reads it. Settings the gate would refuse are refused here too, in one message.
+    """
+    from sage365.graph import identity
+
+    tenant_id = props["tenant_id"]
+    auth = identity.resolve(dict(props.get("auth") or {}), env)
+    wrong = identity.problems(auth, env, tenant_id)
+    if wrong:
+        raise DeploymentError(f"tenant {tenant_id}, add-in {props['app_id']}: cannot sign in to Exchange Online as the "
+                              f"azuread provider does: {'; '.join(wrong)}")
+    return identity.credential(auth, tenant_id)
 
 
 def _run(make: Callable[[Any], Awaitable[T]], props: dict[str, Any]) -> T:
@@ -42,10 +63,8 @@ def _run(make: Callable[[Any], Awaitable[T]], props: dict[str, Any]) -> T:
     async def main() -> T:
         tenant_id, base = props["tenant_id"], props.get("exchange_url") or None
         credential = None
-        if base is None:  # the real Exchange Online: the environment's credential, for this tenant only
-            from sage365.graph.credentials import credential_for
-
-            credential = credential_for(tenant_id)
+        if base is None:  # the real Exchange Online: the provider's identity, for this tenant only
+            credential = exchange_credential(props, os.environ)
         try:
             async with ExchangeClient(tenant_id, token_source(tenant_id, credential=credential, sandbox=base is not None),
                                       base_url=base) as client:
@@ -174,6 +193,8 @@ class OutlookAddinDeploymentArgs:
     app: App  # its catalogue entry, with the parsed manifest
     exchange_url: str | None = None  # the sandbox's root; None: Exchange Online
     default_state: str = "Enabled"  # DefaultStateForUser: users find it on, and may turn it off
+    # The stack's public azuread sign-in settings (identity.PUBLIC_SETTINGS), as in stack config.
+    auth: Mapping[str, str] = field(default_factory=dict)
 
 
 class OutlookAddinDeployment(pulumi.dynamic.Resource):
@@ -197,6 +218,7 @@ class OutlookAddinDeployment(pulumi.dynamic.Resource):
             "enabled": True,
             "default_state": args.default_state,
             "exchange_url": args.exchange_url or "",
+            "auth": dict(args.auth),
             "created": None,  # an output: set by create
             "provided_to": None,
         }

@@ -17,6 +17,7 @@ from components.gate import GateSettings, run_gate
 from components.tenant import SageTenant, SageTenantArgs
 from sage365.catalog import DEFAULT_CATALOG, Catalog, load_catalog
 from sage365.declaration import DeclarationError, Tenant, load_tenant
+from sage365.graph import identity
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -126,7 +127,8 @@ def main() -> None:
     sage_tenant = SageTenant(
         tenant.name,
         SageTenantArgs(tenant=tenant, catalog=catalog, premium_sku_id=outcome.premium_sku_id, adoption=adoption,
-                       deploy_addins=settings.deploy_addins, exchange_url=settings.exchange_url),
+                       deploy_addins=settings.deploy_addins, exchange_url=settings.exchange_url,
+                       auth_settings={k: v for k in identity.PUBLIC_SETTINGS if (v := azuread_config.get(k))}),
         pulumi.ResourceOptions(providers=[provider]),
     )
     pulumi.export("tenantId", tenant.tenant_id)

@@ -32,6 +32,8 @@ class SageTenantArgs:
     # Deploy each add-in in Outlook through Exchange Online (stack config sage365:deployAddins).
     deploy_addins: bool = False
     exchange_url: str | None = None  # the sandbox; None: Exchange Online
+    # The stack's public azuread sign-in settings, for the deployment's Exchange sign-in.
+    auth_settings: dict[str, str] = field(default_factory=dict)
 
 
 class SageTenant(pulumi.ComponentResource):
@@ -80,7 +82,8 @@ class SageTenant(pulumi.ComponentResource):
         self.deployments = {
             decl.app: OutlookAddinDeployment(
                 f"{name}-addin-{decl.app}-deployment",
-                OutlookAddinDeploymentArgs(tenant.tenant_id, decl, catalog.apps[decl.app], args.exchange_url),
+                OutlookAddinDeploymentArgs(tenant.tenant_id, decl, catalog.apps[decl.app], args.exchange_url,
+                                           auth=args.auth_settings),
                 child,
             )
             for decl in tenant.addins if args.deploy_addins

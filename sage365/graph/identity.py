@@ -86,6 +86,13 @@ class ProviderAuth:
 
 AUTH_BOOLS = ("useOidc", "useMsi", "useCli")
 
+# The stack-config settings that are no secret, and so may travel as a resource's inputs (and
+# sit in its state) for a process that signs in later (the add-in deployment's dynamic provider).
+# Tokens, request URLs and passwords never do: that process reads them from its own
+# environment, as the provider plugin does.
+PUBLIC_SETTINGS = ("clientId", "useOidc", "useMsi", "useCli", "oidcTokenFilePath", "clientCertificatePath",
+                   "useAksWorkloadIdentity")
+
 
 def resolve(config: Mapping[str, str | None], env: Mapping[str, str]) -> ProviderAuth:
     """The provider's sign-in from stack config (`azuread:` keys, without the namespace) and env.
