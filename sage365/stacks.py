@@ -113,7 +113,8 @@ def stack_file_text(tenant: Tenant, client_id: str | None = None) -> str:
         f"# azuread:tenantId must equal spec.tenantId in tenants/{name}.yaml: the program refuses to run otherwise.",
     ]
     if client_id is None:
-        lines.append("# Sign-in: the CI jobs give the app's client id (ARM_CLIENT_ID, docs/ci.md); no azuread:clientId here.")
+        lines.append("# Sign-in: the client id comes from the CI job (ARM_CLIENT_ID, docs/ci.md); "
+                     "set azuread:clientId only for a workstation run, never in this committed file.")
     lines += ["config:", f"  {TENANT_ID_KEY}: {tenant.tenant_id}"]
     if client_id is not None:
         lines.append(f"  azuread:clientId: {client_id}")

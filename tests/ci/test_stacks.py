@@ -86,7 +86,8 @@ def test_sync_writes_only_the_missing_file_and_deletes_nothing(tree):
     assert after["stacks/Pulumi.fabrikam.yaml"].decode() == (
         "# Pulumi stack for tenant 'fabrikam' (tenants/fabrikam.yaml). One stack per customer tenant.\n"
         "# azuread:tenantId must equal spec.tenantId in tenants/fabrikam.yaml: the program refuses to run otherwise.\n"
-        "# Sign-in: the CI jobs give the app's client id (ARM_CLIENT_ID, docs/ci.md); no azuread:clientId here.\n"
+        "# Sign-in: the client id comes from the CI job (ARM_CLIENT_ID, docs/ci.md); set azuread:clientId only for a "
+        "workstation run, never in this committed file.\n"
         "config:\n"
         "  azuread:tenantId: 22222222-2222-4222-8222-222222222222\n"
         '  azuread:useOidc: "true"\n'
@@ -192,3 +193,17 @@ def test_the_passphrase_salt_pulumi_writes_is_accepted(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     result = stacks("check")
     assert (result.exit_code, result.stdout) == (0, "3 tenant(s), 3 stack file(s): in line\n")
+
+
+def test_the_shipped_stack_files_are_what_sync_writes():
+    """The shipped stack files say what sync and export write (the client id comes from the CI job):
+    one text, so the committed files and the generated ones never contradict each other."""
+    from sage365.declaration import load_tenant
+    from sage365.stacks import stack_file_text
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = sorted((root / "stacks").glob("Pulumi.*.yaml"))
+    assert [p.name for p in shipped] == ["Pulumi.contoso.yaml", "Pulumi.fabrikam.yaml", "Pulumi.northwind.yaml"]
+    for path in shipped:
+        tenant = load_tenant(root / "tenants" / f"{path.name.split('.')[1]}.yaml")
+        assert path.read_text() == stack_file_text(tenant), path.name

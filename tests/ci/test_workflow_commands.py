@@ -219,7 +219,7 @@ def test_the_merge_affected_step_runs_in_bash_and_a_null_before_means_every_stac
         assert matrix == {"include": [{"tenant": "fabrikam", "stack": "fabrikam", "change": "modified",
                                        "reason": "tenants/fabrikam.yaml"}]}
         assert "::warning::" not in done.stdout
-    assert summary.read_text() == "".join(l + "\n" for l in done.stdout.splitlines() if not l.startswith("::"))
+    assert summary.read_text() == "".join(f"{line}\n" for line in done.stdout.splitlines() if not line.startswith("::"))
 
 
 def test_every_job_with_a_sage365_line_is_covered():
