@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import typer
 
 from sage365.declaration import tenant_files
+from sage365.text import visible
 
 GRAPH_URL_ENV = "SAGE365_GRAPH_URL"  # as sage365.graph.client's, without importing msgraph here
 
@@ -53,4 +57,52 @@ def graph_url_option(command: str, value: Optional[str]) -> Optional[str]:
         typer.echo(f"sage365 {command}: {source} is empty: give the sandbox's URL, or unset it to read the real "
                    "Microsoft Graph", err=True)
         raise typer.Exit(2)
-    return value.strip() if value is not None else None
+    if value is None:
+        return None
+    value = value.strip()
+    problem = graph_url_problem(value)
+    if problem is not None:
+        source = "--graph-url" if from_env is None or value != from_env.strip() else f"${GRAPH_URL_ENV}"
+        typer.echo(f"sage365 {command}: {source} '{visible(value)}': {problem}", err=True)
+        raise typer.Exit(2)
+    return value
+
+
+LOOPBACK_NAMES = {"localhost"}
+# What urlsplit leaves as a hostname: a DNS name (IDNs in their xn-- form) or an IP address.
+_HOST = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?|[0-9a-f:.]+")
+
+
+def graph_url_problem(value: str) -> str | None:
+    """Why `value` cannot be a Microsoft Graph base URL, or None. https to any host; plain http only to
+    this machine (the sandbox), so a token never crosses a network in clear text."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port  # a bad port raises here, not at the first request
+    except ValueError as exc:
+        return f"not a URL ({exc})"
+    if parts.scheme not in ("https", "http"):
+        return "not an http(s) URL: give https://HOST/v1.0, or the sandbox's http://127.0.0.1:PORT/v1.0"
+    host = parts.hostname
+    if not host:
+        return "no host: give https://HOST/v1.0, or the sandbox's http://127.0.0.1:PORT/v1.0"
+    if not _HOST.fullmatch(host):
+        return f"'{visible(host)}' is not a host name or IP address"
+    if parts.username is not None or parts.password is not None:
+        return "a user or password in the URL: tokens are the only credentials sent"
+    if port == 0:
+        return "port 0 cannot be connected to"
+    if parts.query or parts.fragment:
+        return "a query or fragment: give the base URL only, e.g. https://graph.microsoft.com/v1.0"
+    if parts.scheme == "http" and not _is_loopback(host):
+        return f"plain http to {host}: only this machine (127.0.0.1, ::1, localhost) may be reached without https"
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -46,3 +46,33 @@ def test_concurrency_is_bounded(value: str, bound: str):
     assert done.returncode == 2
     assert f"Invalid value for '--concurrency': Input should be {bound}" in " ".join(
         line.strip("│ ") for line in done.stderr.splitlines())
+
+
+NOT_A_URL = "not an http(s) URL: give https://HOST/v1.0, or the sandbox's http://127.0.0.1:PORT/v1.0"
+CLEAR_HTTP = "only this machine (127.0.0.1, ::1, localhost) may be reached without https"
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("notaurl", NOT_A_URL),
+    ("http://graph.microsoft.com/v1.0", f"plain http to graph.microsoft.com: {CLEAR_HTTP}"),
+    ("https://graph.microsoft.com:99999/v1.0", "not a URL (Port out of range 0-65535)"),
+    ("https://\x1b[31m/v1.0", "not a URL (Invalid IPv6 URL)"),
+    ("https://graph\x1b.microsoft.com/v1.0", "'graph\\x1b.microsoft.com' is not a host name or IP address"),
+])
+def test_a_graph_url_that_is_not_one_is_a_usage_error(value: str, problem: str):
+    shown = value.replace("\x1b", "\\x1b")
+    done = sage365("drift", CONTOSO_FILE, "--graph-url", value, env=environment(AZURE_CLIENT_ID="x"))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"sage365 drift: --graph-url '{shown}': {problem}\n")
+
+
+def test_a_graph_url_variable_that_is_not_one_is_a_usage_error():
+    done = sage365("drift", CONTOSO_FILE, env=environment(SAGE365_GRAPH_URL="notaurl"))
+    assert (done.returncode, done.stdout, done.stderr) == (2, "", f"sage365 drift: $SAGE365_GRAPH_URL 'notaurl': {NOT_A_URL}\n")
+
+
+def test_export_refuses_a_graph_url_before_reading_or_writing(tmp_path):
+    done = sage365("export", "--tenant-id", "11111111-1111-1111-1111-111111111111", "--graph-url",
+                   "http://10.0.0.1:8080/v1.0", "--output", str(tmp_path), "--snapshot", str(tmp_path / "s.yaml"))
+    assert (done.returncode, done.stdout, done.stderr) == (
+        2, "", f"sage365 export: --graph-url 'http://10.0.0.1:8080/v1.0': plain http to 10.0.0.1: {CLEAR_HTTP}\n")
+    assert list(tmp_path.iterdir()) == []
