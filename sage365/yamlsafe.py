@@ -3,6 +3,8 @@
 PyYAML (the maintained parser we use) accepts duplicate keys, aliases, tabs in some
 places and several documents per file; a declaration must refuse all of them with an
 error naming the file, line and column, so this module walks PyYAML's node tree itself.
+Sandbox states (sage365.sandbox.state) are read here too, with anchors, aliases and merge
+keys allowed (they share Graph's service principals between tenants), expansion bounded.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ MAX_DEPTH = 64
 # Python refuses to convert an int of more than 4,300 digits (ValueError); no value in a
 # declaration needs more than a few: refuse long numbers before they are converted.
 MAX_NUMBER_LENGTH = 100
+# With aliases allowed, the values built after expanding them are counted: a few aliases
+# of aliases (the "billion laughs") would otherwise build billions of values. Written out,
+# a value takes several bytes, so this bound (linear in the file's size) is never met by a
+# file without aliases, and sharing a few objects stays far below it.
+VALUES_PER_BYTE = 4
+MIN_VALUES = 100_000
+_MERGE = "tag:yaml.org,2002:merge"
 _NUMBER = re.compile(r"[-+]?(0[xob])?[0-9a-fA-F_]+(\.[0-9_]*)?([eE][-+]?[0-9]+)?")
 # What YAML 1.1 allows in a stream is printable text; anything else (ESC, NUL, VT, DEL,
 # C1 controls, noncharacters) is refused with its exact line and column.
@@ -86,12 +95,16 @@ def _mark(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
 
 
-def read_text(path: Path) -> str:
+def _limit(max_bytes: int) -> str:
+    return f"{max_bytes // (1024 * 1024)} MiB" if max_bytes % (1024 * 1024) == 0 else f"{max_bytes} bytes"
+
+
+def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
     """The file's text, refusing anything but a regular file, oversized (counted while
     reading, so /dev/zero or a growing file cannot exhaust memory), non-UTF-8, control
     characters or tab-indented content."""
     name = str(path)
-    raw = _read_bytes(path, name)
+    raw = _read_bytes(path, name, max_bytes)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -110,8 +123,8 @@ def read_text(path: Path) -> str:
     return text
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
-    """At most MAX_BYTES of a regular file; a FIFO, device or folder is refused without blocking."""
+def _read_bytes(path: Path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
+    """At most max_bytes of a regular file; a FIFO, device or folder is refused without blocking."""
     def problem(message: str) -> YamlError:
         return YamlError(Problem(name, 1, 1, message))
 
@@ -131,11 +144,11 @@ def _read_bytes(path: Path, name: str) -> bytes:
             kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
             raise problem(f"is {kind}, not a regular file")
         size = os.fstat(fd).st_size
-        if size > MAX_BYTES:
-            raise problem(f"file is {size} bytes, over the 1 MiB limit")
+        if size > max_bytes:
+            raise problem(f"file is {size} bytes, over the {_limit(max_bytes)} limit")
         raw = b""
-        while len(raw) <= MAX_BYTES:  # the size read, not the size stat claims
-            chunk = os.read(fd, MAX_BYTES + 1 - len(raw))
+        while len(raw) <= max_bytes:  # the size read, not the size stat claims
+            chunk = os.read(fd, max_bytes + 1 - len(raw))
             if not chunk:
                 break
             raw += chunk
@@ -143,15 +156,21 @@ def _read_bytes(path: Path, name: str) -> bytes:
         raise problem(f"cannot read file: {exc.strerror or exc}") from None
     finally:
         os.close(fd)
-    if len(raw) > MAX_BYTES:
-        raise problem("file is over the 1 MiB limit")
+    if len(raw) > max_bytes:
+        raise problem(f"file is over the {_limit(max_bytes)} limit")
     return raw
 
 
-def load(path: Path) -> Document:
-    """Parse one YAML file strictly into a Document."""
+def read_bytes(path: Path, max_bytes: int = MAX_BYTES) -> bytes:
+    """At most max_bytes of a regular file (JSON states); YamlError otherwise."""
+    return _read_bytes(path, str(path), max_bytes)
+
+
+def load(path: Path, *, aliases: bool = False, max_bytes: int = MAX_BYTES) -> Document:
+    """Parse one YAML file strictly into a Document. `aliases`: allow anchors, aliases and
+    `<<` merge keys (sandbox states), each alias built as a copy, MAX_VALUES in all."""
     name = str(path)
-    text = read_text(path)
+    text = read_text(path, max_bytes)
     loader = _Loader(text)
     try:
         # Refuse anchors and aliases from the event stream, before anything is built,
@@ -160,7 +179,7 @@ def load(path: Path) -> Document:
         # here, before the (recursive) composer or int() ever sees them.
         depth = 0
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            if not aliases and (isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None)):
                 line, column = _mark(event.start_mark)
                 raise YamlError(Problem(name, line, column, "YAML anchors and aliases are not allowed"))
             if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
@@ -179,7 +198,8 @@ def load(path: Path) -> Document:
         if node is None:
             raise YamlError(Problem(name, 1, 1, "empty file"))
         positions: dict[DataPath, tuple[int, int]] = {(): _mark(node.start_mark)}
-        data = _build(node, (), positions, name, loader)
+        limit = max(MIN_VALUES, VALUES_PER_BYTE * len(text))
+        data = _Builder(name, loader, positions, aliases, limit).build(node, ())
     except YamlError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -197,28 +217,57 @@ def load(path: Path) -> Document:
     return Document(name, data, positions)
 
 
-def _build(node: yaml.Node, where: DataPath, positions: dict, name: str, loader: Any) -> Any:
-    if isinstance(node, yaml.MappingNode):
+class _Builder:
+    """Plain data from PyYAML's node tree, recording where each key and item stands."""
+
+    def __init__(self, name: str, loader: Any, positions: dict, aliases: bool, limit: int) -> None:
+        self.name, self.loader, self.positions, self.aliases, self.limit = name, loader, positions, aliases, limit
+        self.values = 0
+
+    def _problem(self, node: yaml.Node, message: str) -> YamlError:
+        line, column = _mark(node.start_mark)
+        return YamlError(Problem(self.name, line, column, message))
+
+    def build(self, node: yaml.Node, where: DataPath) -> Any:
+        self.values += 1
+        if self.values > self.limit:
+            raise self._problem(node, f"more than {self.limit:,} values once aliases are expanded")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, where)
+        if isinstance(node, yaml.SequenceNode):
+            items = []
+            for index, item in enumerate(node.value):
+                self.positions[where + (index,)] = _mark(item.start_mark)
+                items.append(self.build(item, where + (index,)))
+            return items
+        # Dates and times stay text: the schema checks their format, the loader parses them.
+        if node.tag == "tag:yaml.org,2002:timestamp":
+            return node.value
+        return self.loader.construct_object(node, deep=True)
+
+    def _mapping(self, node: yaml.MappingNode, where: DataPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
+        merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                line, column = _mark(key_node.start_mark)
-                raise YamlError(Problem(name, line, column, "keys must be plain strings"))
+            if self.aliases and isinstance(key_node, yaml.ScalarNode) and key_node.tag == _MERGE:
+                # YAML's merge key: the first mapping giving a key wins, keys written here win over all.
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    if not isinstance(source, yaml.MappingNode):
+                        raise self._problem(source, "'<<' merges mappings only")
+                    for key, value in self._mapping(source, where).items():
+                        merged.setdefault(key, value)
+                continue
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
+                raise self._problem(key_node, "keys must be plain strings")
             key = key_node.value
             if key in result:
-                line, column = _mark(key_node.start_mark)
-                first = positions[where + (key,)]
-                raise YamlError(Problem(name, line, column, f"duplicate key '{key}' (first at line {first[0]})"))
-            positions[where + (key,)] = _mark(key_node.start_mark)
-            result[key] = _build(value_node, where + (key,), positions, name, loader)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        items = []
-        for index, item in enumerate(node.value):
-            positions[where + (index,)] = _mark(item.start_mark)
-            items.append(_build(item, where + (index,), positions, name, loader))
-        return items
-    # Dates and times stay text: the schema checks their format, the loader parses them.
-    if node.tag == "tag:yaml.org,2002:timestamp":
-        return node.value
-    return loader.construct_object(node, deep=True)
+                first = self.positions[where + (key,)]
+                raise self._problem(key_node, f"duplicate key '{key}' (first at line {first[0]})")
+            self.positions[where + (key,)] = _mark(key_node.start_mark)
+            result[key] = self.build(value_node, where + (key,))
+        if not merged:
+            return result
+        out = dict(merged)  # merged keys first, as PyYAML orders them
+        out.update(result)
+        return out

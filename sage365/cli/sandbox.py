@@ -70,7 +70,7 @@ def serve(
     try:
         loaded = load_state(state)
     except StateError as exc:
-        typer.echo(f"error: {exc}", err=True)
+        typer.echo(str(exc), err=True)  # PATH:LINE:COL: message, a line per problem
         raise typer.Exit(2) from None
     faults = Faults(
         latency_ms=latency_ms, throttle_every=fault_429_every, throttle_tenants=_tenant_every(fault_429_tenant),

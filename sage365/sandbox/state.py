@@ -17,7 +17,10 @@ from typing import Any, Iterable, Mapping
 
 import yaml
 
+from sage365 import yamlsafe
 from sage365.files import write_atomic
+from sage365.text import visible
+from sage365.yamlsafe import Document, Problem
 
 SCHEMA_PATH = Path(__file__).resolve().parents[2] / "schemas" / "sandbox-state.schema.json"
 
@@ -41,7 +44,12 @@ Obj = dict[str, Any]
 
 
 class StateError(ValueError):
-    """A state file that cannot be loaded: unreadable, invalid against the schema, or inconsistent."""
+    """A state file that cannot be loaded: unreadable, invalid against the schema, or inconsistent.
+    `where` (keys and indexes from the root, as in the file) places an inconsistency."""
+
+    def __init__(self, message: str, where: tuple[str | int, ...] = ()) -> None:
+        super().__init__(f"{_dotted(where)}: {message}" if where else message)
+        self.message, self.where = message, where
 
 
 @dataclass
@@ -138,40 +146,42 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
-def _index(objects: Iterable[Obj], where: str) -> dict[str, Obj]:
+def _index(objects: Iterable[Obj], where: tuple[str | int, ...]) -> dict[str, Obj]:
     out: dict[str, Obj] = {}
-    for obj in objects:
+    for index, obj in enumerate(objects):
         oid = str(obj["id"])
         if oid in out:
-            raise StateError(f"{where}: duplicate id {oid}")
+            raise StateError(f"duplicate id {oid}", where + (index, "id"))
         # Copied one by one: YAML aliases must not make two objects share mutable parts.
         out[oid] = copy.deepcopy(obj)
     return out
 
 
-def tenant_from_json(tenant_id: str, raw: Mapping[str, Any]) -> Tenant:
+def tenant_from_json(tenant_id: str, raw: Mapping[str, Any], key: str | None = None) -> Tenant:
+    """One tenant; `key` is its key as written in the file (for StateError.where)."""
     raw = copy.deepcopy(dict(raw))
     tenant = Tenant(id=tenant_id)
+    base = ("tenants", key or tenant_id)
     for name in COLLECTIONS:
-        setattr(tenant, name, _index(raw.get(name, []), f"tenants.{tenant_id}.{name}"))
-    for group in tenant.groups.values():
+        setattr(tenant, name, _index(raw.get(name, []), base + (name,)))
+    for number, group in enumerate(tenant.groups.values()):
         members = group.pop("members", [])
-        for member in members:
+        for index, member in enumerate(members):
             if tenant.directory_object(member) is None and tenant.user(member) is None:
-                raise StateError(f"tenants.{tenant_id}.groups[{group['id']}]: unknown member {member}")
+                raise StateError(f"unknown member {member}", base + ("groups", number, "members", index))
         # Members may be written as UPNs by hand; stored as ids.
         tenant.members[group["id"]] = [m if tenant.directory_object(m) else tenant.user(m)["id"] for m in members]
-    for app in raw.get("organizationApps", []):
+    for index, app in enumerate(raw.get("organizationApps", [])):
         app_id = str(app["AppId"]).lower()
         if app_id in tenant.organizationApps:
-            raise StateError(f"tenants.{tenant_id}.organizationApps: duplicate AppId {app_id}")
+            raise StateError(f"duplicate AppId {app_id}", base + ("organizationApps", index, "AppId"))
         tenant.organizationApps[app_id] = {**copy.deepcopy(app), "AppId": app_id}
     tenant.exchangeDenied = bool(raw.get("exchangeDenied", False))
     tenant.connectorsDenied = bool(raw.get("connectorsDenied", False))
-    for key, details in raw.get("licenseDetails", {}).items():
-        user = tenant.user(key)
+    for upn, details in raw.get("licenseDetails", {}).items():
+        user = tenant.user(upn)
         if user is None:
-            raise StateError(f"tenants.{tenant_id}.licenseDetails: unknown user {key}")
+            raise StateError(f"unknown user {upn}", base + ("licenseDetails", upn))
         tenant.license_details[user["id"]] = list(details)
     return tenant
 
@@ -180,41 +190,90 @@ def state_from_json(raw: Mapping[str, Any], *, validate: bool = True) -> State:
     if validate:
         validate_state(raw)
     apps = {str(a["appId"]).lower(): copy.deepcopy(a) for a in raw.get("applications", [])}
-    tenants = {tid.lower(): tenant_from_json(tid.lower(), t or {}) for tid, t in raw.get("tenants", {}).items()}
+    tenants = {tid.lower(): tenant_from_json(tid.lower(), t or {}, tid) for tid, t in raw.get("tenants", {}).items()}
     return State(tenants=tenants, applications=apps)
 
 
-def validate_state(raw: Any) -> None:
+def schema_errors(raw: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """(where, message) for each way `raw` breaks schemas/sandbox-state.schema.json, in document order."""
     import jsonschema  # imported here: only loading validates
 
     schema = json.loads(SCHEMA_PATH.read_text())
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+    out = []
+    for error in validator.iter_errors(raw):
+        if "propertyNames" in error.schema_path:  # the schema's only one: tenants by tenantId
+            out.append(((*error.absolute_path, error.instance), f"{error.instance!r} is not a tenant id (a GUID)"))
+        else:
+            out.append((tuple(error.absolute_path), error.message))
+    return sorted(out, key=lambda item: [str(p) for p in item[0]])
+
+
+def _dotted(where: tuple[str | int, ...]) -> str:
+    return ".".join(str(p) for p in where) or "(root)"
+
+
+def validate_state(raw: Any) -> None:
+    errors = schema_errors(raw)
     if errors:
-        lines = [f"{'.'.join(str(p) for p in e.absolute_path) or '(root)'}: {e.message}" for e in errors[:10]]
-        raise StateError("invalid sandbox state:\n  " + "\n  ".join(lines))
+        raise StateError("; ".join(f"{_dotted(where)}: {message}" for where, message in errors[:10]))
+
+
+MAX_STATE_BYTES = 256 * 1024 * 1024  # a snapshot of a large fleet is far more than a tenant file's 1 MiB
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}")
+        out[key] = value
+    return out
+
+
+def read_document(path: str | Path) -> Document | None:
+    """The file's data with the line and column of every key (YAML), or None for JSON;
+    StateError with one `PATH:LINE:COL: message` line when it cannot be read."""
+    path = Path(path)
+    try:
+        if path.suffix != ".json":
+            return yamlsafe.load(path, aliases=True, max_bytes=MAX_STATE_BYTES)
+        raw = yamlsafe.read_bytes(path, MAX_STATE_BYTES)
+    except yamlsafe.YamlError as exc:
+        raise StateError(str(exc)) from None
+    try:
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_refuse_duplicates)
+    except json.JSONDecodeError as exc:
+        raise StateError(str(Problem(str(path), exc.lineno, exc.colno, exc.msg))) from None
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise StateError(str(Problem(str(path), 1, 1, f"not a JSON state: {exc}"))) from None
+    return Document(str(path), data, {})
 
 
 def read_raw(path: str | Path) -> Any:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise StateError(f"{path}: {exc.strerror}") from exc
-    try:
-        return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
-        raise StateError(f"{path}: {exc}") from exc
+    """The file's data (YAML or JSON by its .json suffix), read as strictly as load_state reads it."""
+    return read_document(path).data
 
 
 def load_state(path: str | Path) -> State:
-    """Read, validate and index a state file (YAML, or JSON by its .json suffix)."""
+    """Read, validate and index a state file (YAML, or JSON by its .json suffix).
+
+    Every problem is one line, `PATH:LINE:COL: where: message` (JSON: `PATH: where: message`)."""
+    document = read_document(path)
+
+    def line(where: tuple[str | int, ...], message: str) -> str:
+        text = f"{_dotted(where)}: {message}"
+        if not document.positions:
+            return f"{visible(str(path))}: {visible(text)}"
+        return str(document.problem(where, text))
+
+    errors = schema_errors(document.data)
+    if errors:
+        raise StateError("\n".join(line(where, message) for where, message in errors[:10]))
     try:
-        return state_from_json(read_raw(path))
+        return state_from_json(document.data, validate=False)
     except StateError as exc:
-        if str(exc).startswith(str(path)):
-            raise
-        raise StateError(f"{path}: {exc}") from exc
+        raise StateError(line(exc.where, exc.message)) from None
 
 
 def save_state(state: State, path: str | Path) -> None:
