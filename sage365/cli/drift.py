@@ -138,7 +138,8 @@ def drift(
     )
     options = {}
     if fmt is Format.table and output is None and sys.stdout.isatty():
-        options = {"color": True, "width": shutil.get_terminal_size().columns}
+        # On a terminal, one line per finding (cut to fit); elsewhere (CI logs, pipes) wrapped.
+        options = {"color": True, "width": shutil.get_terminal_size().columns, "truncate": True}
     text = reports.render(fmt.value, results, lang=lang.value, generated_at=generated_at, **options)
     if output is not None:
         try:

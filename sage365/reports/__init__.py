@@ -16,10 +16,10 @@ FORMATS = ("table", "json", "markdown", "junit", "html")
 
 
 def render(fmt: str, results: Sequence[TenantResult], *, lang: str = "en", generated_at: dt.datetime,
-           width: int | None = None, color: bool = False) -> str:
-    """The report of `results` in format `fmt`; `width` and `color` concern the table only."""
+           width: int | None = None, color: bool = False, truncate: bool = False) -> str:
+    """The report of `results` in format `fmt`; `width`, `color` and `truncate` concern the table only."""
     if fmt == "table":
-        return table.render(results, lang=lang, width=width, color=color)
+        return table.render(results, lang=lang, width=width, color=color, truncate=truncate)
     if fmt == "json":
         return json_report.render(results, lang=lang, generated_at=generated_at)
     if fmt == "markdown":

@@ -33,9 +33,17 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 .tile.error,.badge.error{background:#b42318}.tile.drift,.badge.drift,.badge.fail{background:#b54708}
 .tile.compliant,.badge.compliant,.badge.pass{background:#067647}.badge.waived{background:#6941c6}.badge.info{background:#475467}
 .badge{color:#fff;border-radius:4px;padding:0 .4em;font-size:.9em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.5em 0;width:100%;table-layout:fixed}
+td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
+col.status{width:8.5em}col.severity{width:5.5em}col.check{width:13em}col.resource{width:14em}
+col.expected,col.actual{width:14em}
+tr.fix td{border-top:none;background:#f6f8fa;padding-left:2em}
 .meta{color:#57606a}
 """
+# Fixed layout with set widths for the short columns; the message takes the rest, and each
+# failure's remediation is a full-width row under it (a seventh and eighth column squeezed
+# every failing row to one or two words per line at 1024-1400 px).
+COLUMNS = ("status", "severity", "check", "resource", "expected", "actual", "message")
 
 
 def _badge(value: str, text: str) -> str:
@@ -43,14 +51,15 @@ def _badge(value: str, text: str) -> str:
 
 
 def _rows(findings: Sequence[Finding], words: dict[str, str], remediation: bool) -> list[str]:
-    columns = ["status", "severity", "check", "resource", "expected", "actual", "message"]
-    columns += ["remediation"] if remediation else []
-    out = ["<table>", "<tr>" + "".join(f"<th>{escape(words[c])}</th>" for c in columns) + "</tr>"]
+    out = ["<table>", "<colgroup>" + "".join(f'<col class="{c}">' for c in COLUMNS) + "</colgroup>",
+           "<tr>" + "".join(f"<th>{escape(words[c])}</th>" for c in COLUMNS) + "</tr>"]
     for f in sorted(findings, key=finding_rank):  # stable: check order kept within a rank
         cells = [_badge(*status_label(f, words))]
         cells += [escape(v) for v in (f.severity.value, f.check, f.resource, f.expected, f.actual, f.message)]
-        cells += [escape(f.remediation)] if remediation else []
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        if remediation and f.remediation:
+            out.append(f'<tr class="fix"><td colspan="{len(COLUMNS)}"><strong>{escape(words["what_to_do"])}:</strong> '
+                       f"{escape(f.remediation)}</td></tr>")
     return out + ["</table>"]
 
 

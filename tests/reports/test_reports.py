@@ -20,6 +20,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 from sage365 import reports
 from sage365.checks import result
 from sage365.checks.ids import CHECK_IDS
+from sage365.reports.common import finding_rank
 from tests.checks.loader import FIXTURES as CHECK_FIXTURES
 from tests.checks.loader import catalog, snapshot, tenant
 from tests.reports.fleet import FIXTURES, GENERATED_AT, fleet
@@ -122,6 +123,20 @@ def test_html_report_is_escaped_self_contained_and_worst_first() -> None:
     assert northwind.index("<details><summary>1 passed</summary>") < northwind.index("claire@")
 
 
+def test_html_remediation_is_a_full_width_row_under_each_failure() -> None:
+    from html import escape
+
+    results = fleet()
+    page = reports.render("html", results, lang="en", generated_at=GENERATED_AT)
+    issues = [f for r in results for f in r.findings if f.status.value != "pass"]
+    assert page.count('<tr class="fix">') == len([f for f in issues if f.remediation]) > 0
+    for f in issues:
+        row_end = f"<td>{escape(f.message)}</td></tr>\n"
+        fix = f'<tr class="fix"><td colspan="7"><strong>What to do:</strong> {escape(f.remediation)}</td></tr>\n'
+        assert (row_end + fix if f.remediation else row_end) in page
+    assert page.count("<colgroup>") == page.count("<table>")
+
+
 def test_html_report_in_french() -> None:
     page = reports.render("html", fleet(), lang="fr", generated_at=GENERATED_AT)
     assert '<html lang="fr">' in page and "<title>Rapport d&#x27;écarts sage365</title>" in page
@@ -146,11 +161,39 @@ def test_table_has_one_line_per_finding_grouped_by_tenant() -> None:
     assert "\x1b[" not in text
 
 
-def test_narrow_table_still_one_line_per_finding() -> None:
-    text = reports.render("table", fleet(), lang="en", generated_at=GENERATED_AT, width=60)
+def test_table_wraps_a_long_message_instead_of_cutting_it() -> None:
+    results = fleet()
+    text = reports.render("table", results, lang="en", generated_at=GENERATED_AT, width=120)
+    flat = " ".join(text.split())
+    for r in results:
+        for f in r.findings:
+            assert " ".join([f.check, *f.resource.split(), *f.message.split()]) in flat, f.message
+    assert "…" not in text
+    assert all(len(line) <= 120 for line in text.splitlines())
+
+
+def test_truncated_table_keeps_one_line_per_finding() -> None:
+    text = reports.render("table", fleet(), lang="en", generated_at=GENERATED_AT, width=60, truncate=True)
     finding_lines = [line for line in text.splitlines() if re.match(r"^(pass|fail|error|waived|informational) ", line)]
     assert len(finding_lines) == sum(len(r.findings) for r in fleet())
     assert all(len(line) <= 60 for line in finding_lines)
+
+
+@pytest.mark.parametrize(("lang", "title"), [("en", "What to do"), ("fr", "Que faire")])
+def test_table_says_what_to_do_for_each_failing_check(lang: str, title: str) -> None:
+    results = fleet()
+    text = reports.render("table", results, lang=lang, generated_at=GENERATED_AT, width=4000)
+    blocks = text.split("\n\n")
+    for r in results:
+        wanted: dict[str, str] = {}
+        for f in sorted((f for f in r.findings if f.status.value != "pass"), key=finding_rank):
+            if f.remediation:
+                wanted.setdefault(f.check, f.remediation)
+        header = next(i for i, b in enumerate(blocks) if b.startswith(f"{r.name}  "))
+        if wanted:
+            assert blocks[header + 1].splitlines() == [title, *(f"- {c}: {t}" for c, t in wanted.items())]
+        else:
+            assert not blocks[header + 1].startswith(title)
 
 
 def test_coloured_table_carries_ansi_codes() -> None:
