@@ -32,15 +32,15 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 .tile{border-radius:6px;padding:.5em .8em;color:#fff;text-decoration:none;min-width:10em}
 .tile.error,.badge.error{background:#b42318}.tile.drift,.badge.drift,.badge.fail{background:#b54708}
 .tile.compliant,.badge.compliant,.badge.pass{background:#067647}.badge.waived{background:#6941c6}.badge.info{background:#475467}
-.badge{color:#fff;border-radius:4px;padding:0 .4em;font-size:.9em}
+.badge{color:#fff;border-radius:4px;padding:0 .4em;font-size:.9em;white-space:nowrap}
 table{border-collapse:collapse;margin:.5em 0;width:100%;table-layout:fixed}
-td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-col.status{width:8.5em}col.severity{width:5.5em}col.check{width:13em}col.resource{width:14em}
-col.expected,col.actual{width:14em}
+td,th{border:1px solid #d0d7de;padding:.25em .5em;text-align:left;vertical-align:top;overflow-wrap:break-word}
+col.status{width:11%}col.severity{width:7.5%}col.check{width:12.5%}col.resource{width:13.5%}
+col.expected,col.actual{width:12.5%}
 tr.fix td{border-top:none;background:#f6f8fa;padding-left:2em}
 .meta{color:#57606a}
 """
-# Fixed layout with set widths for the short columns; the message takes the rest, and each
+# Fixed layout with set shares for the short columns; the message takes the rest (30.5%), and each
 # failure's remediation is a full-width row under it (a seventh and eighth column squeezed
 # every failing row to one or two words per line at 1024-1400 px).
 COLUMNS = ("status", "severity", "check", "resource", "expected", "actual", "message")

@@ -8,7 +8,7 @@ import time
 import pytest
 import yaml
 
-from sage365.sandbox import StateError, load_state, state_from_json
+from sage365.sandbox import load_state, state_from_json
 from sage365.sandbox.errors import GraphError
 from sage365.sandbox.odata import (
     Query,
