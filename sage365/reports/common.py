@@ -27,6 +27,8 @@ LABELS: dict[str, dict[str, str]] = {
         "listed, {shown} shown in detail, worst first. The full report: sage365 drift --format html (or json).",
         "compliant": "compliant", "drift": "drift", "error": "error",
         "pass": "pass", "fail": "fail", "waived_status": "waived",
+        "severity_critical": "critical", "severity_high": "high", "severity_medium": "medium", "severity_low": "low",
+        "severity_info": "info",
     },
     "fr": {
         "title": "Rapport d'écarts sage365",
@@ -41,12 +43,19 @@ LABELS: dict[str, dict[str, str]] = {
         "--format html (ou json).",
         "compliant": "conforme", "drift": "écart", "error": "erreur",
         "pass": "conforme", "fail": "écart", "waived_status": "dérogation",
+        "severity_critical": "critique", "severity_high": "élevée", "severity_medium": "moyenne", "severity_low": "faible",
+        "severity_info": "info",
     },
 }
 
 # Worst first: a tenant that could not be checked hides everything else about it.
 TENANT_RANK = {TenantStatus.ERROR: 0, TenantStatus.DRIFT: 1, TenantStatus.COMPLIANT: 2}
 MARK = {TenantStatus.ERROR: "❌", TenantStatus.DRIFT: "⚠️", TenantStatus.COMPLIANT: "✅"}
+
+
+def severity_label(finding: Finding, words: dict[str, str]) -> str:
+    """The finding's severity in the report's language (JSON and JUnit keep the enum value)."""
+    return words[f"severity_{finding.severity.value}"]
 
 
 def labels(lang: str) -> dict[str, str]:

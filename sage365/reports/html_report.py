@@ -19,6 +19,7 @@ from sage365.reports.common import (
     finding_rank,
     is_issue,
     labels,
+    severity_label,
     status_label,
     summarize,
     worst_first,
@@ -55,7 +56,7 @@ def _rows(findings: Sequence[Finding], words: dict[str, str], remediation: bool)
            "<tr>" + "".join(f"<th>{escape(words[c])}</th>" for c in COLUMNS) + "</tr>"]
     for f in sorted(findings, key=finding_rank):  # stable: check order kept within a rank
         cells = [_badge(*status_label(f, words))]
-        cells += [escape(v) for v in (f.severity.value, f.check, f.resource, f.expected, f.actual, f.message)]
+        cells += [escape(v) for v in (severity_label(f, words), f.check, f.resource, f.expected, f.actual, f.message)]
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
         if remediation and f.remediation:
             out.append(f'<tr class="fix"><td colspan="{len(COLUMNS)}"><strong>{escape(words["what_to_do"])}:</strong> '

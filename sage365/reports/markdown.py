@@ -21,6 +21,7 @@ from sage365.reports.common import (
     finding_rank,
     is_issue,
     labels,
+    severity_label,
     status_label,
     summarize,
     worst_first,
@@ -52,7 +53,7 @@ def _tenant(result: TenantResult, words: dict[str, str]) -> list[str]:
     if issues:
         lines += _table(
             [words[k] for k in ("status", "severity", "check", "resource", "expected", "actual", "message")],
-            [[status_label(f, words)[1], f.severity.value, f.check, f.resource, f.expected, f.actual, f.message]
+            [[status_label(f, words)[1], severity_label(f, words), f.check, f.resource, f.expected, f.actual, f.message]
              for f in issues],
         )
         lines += ["", f"**{words['what_to_do']}**", ""]

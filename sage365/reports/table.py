@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from sage365.findings import TenantResult, TenantStatus
-from sage365.reports.common import finding_rank, is_issue, labels, status_label, summarize
+from sage365.reports.common import finding_rank, is_issue, labels, severity_label, status_label, summarize
 from sage365.reports.safe import visible
 
 STYLE = {"pass": "green", "fail": "red", "error": "bold red", "waived": "yellow", "info": "blue"}
@@ -40,7 +40,7 @@ def _widths(result: TenantResult, width: int, words: dict[str, str], truncate: b
         return max([floor, *map(cell_len, values)])  # terminal cells: 日本 takes four
 
     status = longest([status_label(f, words)[1] for f in result.findings], 6)
-    severity = longest([f.severity.value for f in result.findings], 8)
+    severity = longest([severity_label(f, words) for f in result.findings], 8)
     check = longest([visible(f.check) for f in result.findings], 8)
     resource = min(longest([visible(f.resource) for f in result.findings], 8), 40)
     message = longest([visible(f.message) for f in result.findings], 7)
@@ -82,7 +82,7 @@ def render(results: Sequence[TenantResult], *, lang: str, width: int | None = No
             table.add_column(words[column], no_wrap=not wraps, overflow="fold" if wraps else "ellipsis", width=size)
         for finding in result.findings:
             value, word = status_label(finding, words)
-            table.add_row(Text(word, STYLE[value]), Text(finding.severity.value), Text(visible(finding.check)),
+            table.add_row(Text(word, STYLE[value]), Text(severity_label(finding, words)), Text(visible(finding.check)),
                           Text(visible(finding.resource)), Text(visible(finding.message)))
         console.print(table)
         _what_to_do(console, result, words)

@@ -137,6 +137,22 @@ def test_html_remediation_is_a_full_width_row_under_each_failure() -> None:
     assert page.count("<colgroup>") == page.count("<table>")
 
 
+@pytest.mark.parametrize("fmt", ["table", "markdown", "html"])
+def test_severity_is_translated_in_french_and_the_ids_are_not(fmt: str) -> None:
+    results = fleet()
+    english = reports.render(fmt, results, lang="en", generated_at=GENERATED_AT, **({"width": 4000} if fmt == "table" else {}))
+    french = reports.render(fmt, results, lang="fr", generated_at=GENERATED_AT, **({"width": 4000} if fmt == "table" else {}))
+    for word, mot in (("high", "élevée"), ("medium", "moyenne"), ("critical", "critique")):
+        assert re.search(rf"\b{word}\b", english) and not re.search(rf"\b{word}\b", french), word
+        assert mot in french
+    assert all(f.check in french for r in results for f in r.findings)
+
+
+def test_json_and_junit_keep_severity_values_in_french() -> None:
+    data = json.loads(reports.render("json", fleet(), lang="fr", generated_at=GENERATED_AT))
+    assert {f["severity"] for t in data["tenants"] for f in t["findings"]} <= {"critical", "high", "medium", "low", "info"}
+
+
 def test_html_report_in_french() -> None:
     page = reports.render("html", fleet(), lang="fr", generated_at=GENERATED_AT)
     assert '<html lang="fr">' in page and "<title>Rapport d&#x27;écarts sage365</title>" in page
