@@ -18,9 +18,12 @@ from sage365.catalog import DEFAULT_CATALOG, Catalog, load_catalog
 from sage365.cli.options import graph_url_option
 from sage365.declaration import DeclarationError
 from sage365.files import OutputError, check_output, write_atomic
+from sage365.text import visible
+from sage365.yamlsafe import Problem
 
 GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 SLUG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
+WORD = re.compile(r"\S+")
 
 
 def _fail(message: str) -> typer.Exit:
@@ -28,36 +31,67 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(2)
 
 
-def parse_targets(text: str, source: str) -> list[tuple[str, str | None]]:
-    """`TENANT_ID [NAME]` per line; blank lines and `#` comments ignored. Usage errors name source:line."""
+def target_problems(text: str, source: str) -> tuple[list[tuple[str, str | None]], list[Problem]]:
+    """`TENANT_ID [NAME]` per line; blank lines and `#` comments ignored. Returns the targets
+    and every bad line's problem (`source:LINE:COL`, the column of the offending word)."""
     targets: list[tuple[str, str | None]] = []
+    problems: list[Problem] = []
     seen: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
-        words = line.split("#", 1)[0].split()
+        words = [(m.group(), m.start() + 1) for m in WORD.finditer(line.split("#", 1)[0])]
         if not words:
             continue
-        if len(words) > 2 or not GUID.fullmatch(words[0]):
-            raise _fail(f"{source}:{number}: expected 'TENANT_ID [NAME]', got {line.strip()!r}")
-        if len(words) == 2 and not SLUG.fullmatch(words[1]):
-            raise _fail(f"{source}:{number}: {words[1]!r} is not a name (lower-case letters, digits and dashes)")
-        tenant_id = words[0].lower()
+
+        def bad(column: int, message: str) -> None:
+            problems.append(Problem(source, number, column, message))
+
+        (first, first_col), *rest = words
+        if not GUID.fullmatch(first):
+            bad(first_col, f"{first!r} is not a tenant id (a GUID); expected 'TENANT_ID [NAME]'")
+            continue
+        if len(rest) > 1:
+            bad(rest[1][1], f"unexpected {rest[1][0]!r} after the name; expected 'TENANT_ID [NAME]'")
+            continue
+        if rest and not SLUG.fullmatch(rest[0][0]):
+            bad(rest[0][1], f"{rest[0][0]!r} is not a name (lower-case letters, digits and dashes, at most 63)")
+            continue
+        tenant_id = first.lower()
         if tenant_id in seen:
-            raise _fail(f"{source}:{number}: tenant {tenant_id} is already listed on line {seen[tenant_id]}")
+            bad(first_col, f"tenant {tenant_id} is already listed on line {seen[tenant_id]}")
+            continue
         seen[tenant_id] = number
-        targets.append((tenant_id, words[1] if len(words) == 2 else None))
-    if not targets:
-        raise _fail(f"{source}: no tenant ids")
+        targets.append((tenant_id, rest[0][0] if rest else None))
+    if not targets and not problems:
+        problems.append(Problem(source, 1, 1, "no tenant ids; expected 'TENANT_ID [NAME]' lines"))
+    return targets, problems
+
+
+def parse_targets(text: str, source: str) -> list[tuple[str, str | None]]:
+    """target_problems' targets; every problem is one line on stderr, then exit 2 (nothing read)."""
+    targets, problems = target_problems(text, source)
+    if problems:
+        for problem in problems:
+            typer.echo(str(problem), err=True)
+        raise _fail(f"{visible(source)}: {len(problems)} problem(s): nothing was read")
     return targets
 
 
 def _read_list(value: str) -> tuple[str, str]:
     if value == "-":
-        return sys.stdin.read(), "<stdin>"
-    path = Path(value)
+        data, source = sys.stdin.buffer.read(), "<stdin>"
+    else:
+        try:
+            data, source = Path(value).read_bytes(), value
+        except OSError as exc:
+            raise _fail(f"{visible(value)}: cannot read: {exc.strerror or exc}") from None
     try:
-        return path.read_text(encoding="utf-8"), value
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"{value}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+        return data.decode("utf-8"), source
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        column = len(data[line_start:exc.start].decode("utf-8", "replace")) + 1
+        typer.echo(str(Problem(source, data.count(b"\n", 0, exc.start) + 1, column,
+                               f"not UTF-8 text (byte 0x{data[exc.start]:02x})")), err=True)
+        raise _fail(f"{visible(source)}: 1 problem: nothing was read") from None
 
 
 def addin_groups(values: list[str], catalog: Catalog) -> dict[str, str]:

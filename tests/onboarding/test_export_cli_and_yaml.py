@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from sage365.onboarding.yamltext import comment, scalar
 from tests.onboarding.conftest import CATALOG, export_args
-from tests.sandbox_fixtures import CONTOSO
+from tests.sandbox_fixtures import CONTOSO, FABRIKAM, NORTHWIND
 
 
 def test_usage_errors_name_the_problem_and_read_nothing(cli, demo_sandbox, tmp_path):
@@ -21,7 +21,8 @@ def test_usage_errors_name_the_problem_and_read_nothing(cli, demo_sandbox, tmp_p
         (("--tenant-id", "nope"), "sage365 export: --tenant-id 'nope' is not a tenant id (a GUID)"),
         (("--tenant-id", CONTOSO, "--name", "Bad_Name"),
          "sage365 export: --name 'Bad_Name': lower-case letters, digits and dashes, at most 63"),
-        (("--tenant-ids", str(listing)), f"sage365 export: {listing}:4: expected 'TENANT_ID [NAME]', got 'not-a-guid'"),
+        (("--tenant-ids", str(listing)), f"{listing}:4:1: 'not-a-guid' is not a tenant id (a GUID); expected "
+         f"'TENANT_ID [NAME]'\nsage365 export: {listing}: 1 problem(s): nothing was read"),
         (("--tenant-id", CONTOSO, "--redact"), "sage365 export: --redact applies to --snapshot FILE: give both"),
         (("--tenant-id", CONTOSO, "--snapshot", str(tmp_path)), f"sage365 export: --snapshot {tmp_path}: is a folder; give a file name"),
         (("--tenant-ids", str(tmp_path / "missing.txt")),
@@ -36,7 +37,41 @@ def test_usage_errors_name_the_problem_and_read_nothing(cli, demo_sandbox, tmp_p
 
 def test_a_tenant_listed_twice_is_a_usage_error(cli, demo_sandbox, tmp_path):
     done = cli(*export_args(demo_sandbox.base_url, tmp_path, "--tenant-ids", "-"), input=f"{CONTOSO}\n{CONTOSO.upper()} x\n")
-    assert (done.exit_code, done.stderr.strip()) == (2, f"sage365 export: <stdin>:2: tenant {CONTOSO} is already listed on line 1")
+    assert (done.exit_code, done.stderr.splitlines()) == (2, [
+        f"<stdin>:2:1: tenant {CONTOSO} is already listed on line 1",
+        "sage365 export: <stdin>: 1 problem(s): nothing was read"])
+
+
+def test_every_bad_line_of_a_list_is_reported_with_its_column(cli, demo_sandbox, tmp_path):
+    listing = tmp_path / "ids.txt"
+    listing.write_text("# customers\n"
+                       f"{CONTOSO} contoso\n"
+                       "  not-a-guid  # typo\n"
+                       f"\t{FABRIKAM}   Bad_Name\n"
+                       f"{NORTHWIND} northwind extra\n"
+                       f"{CONTOSO.upper()}\n"
+                       f"{NORTHWIND} ok # fine\n")
+    done = cli(*export_args(demo_sandbox.base_url, tmp_path / "out", "--tenant-ids", str(listing)))
+    assert (done.exit_code, done.stdout) == (2, "")
+    assert done.stderr.splitlines() == [
+        f"{listing}:3:3: 'not-a-guid' is not a tenant id (a GUID); expected 'TENANT_ID [NAME]'",
+        f"{listing}:4:41: 'Bad_Name' is not a name (lower-case letters, digits and dashes, at most 63)",
+        f"{listing}:5:48: unexpected 'extra' after the name; expected 'TENANT_ID [NAME]'",
+        f"{listing}:6:1: tenant {CONTOSO} is already listed on line 2",
+        f"sage365 export: {listing}: 4 problem(s): nothing was read",
+    ]
+    assert not (tmp_path / "out").exists()
+    assert demo_sandbox.stats.requests() == 0
+
+    listing.write_bytes(f"{CONTOSO}\n{FABRIKAM} caf\xe9\n".encode("latin-1"))
+    done = cli(*export_args(demo_sandbox.base_url, tmp_path / "out", "--tenant-ids", str(listing)))
+    assert (done.exit_code, done.stderr.splitlines()) == (2, [
+        f"{listing}:2:41: not UTF-8 text (byte 0xe9)", f"sage365 export: {listing}: 1 problem: nothing was read"])
+    empty = cli(*export_args(demo_sandbox.base_url, tmp_path / "out", "--tenant-ids", "-"), input="# none yet\n\n")
+    assert (empty.exit_code, empty.stderr.splitlines()) == (2, [
+        "<stdin>:1:1: no tenant ids; expected 'TENANT_ID [NAME]' lines",
+        "sage365 export: <stdin>: 1 problem(s): nothing was read"])
+    assert demo_sandbox.stats.requests() == 0
 
 
 def test_a_blank_graph_url_is_never_production(cli, tmp_path):
