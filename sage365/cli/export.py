@@ -41,26 +41,21 @@ def target_problems(text: str, source: str) -> tuple[list[tuple[str, str | None]
         words = [(m.group(), m.start() + 1) for m in WORD.finditer(line.split("#", 1)[0])]
         if not words:
             continue
-
-        def bad(column: int, message: str) -> None:
-            problems.append(Problem(source, number, column, message))
-
         (first, first_col), *rest = words
-        if not GUID.fullmatch(first):
-            bad(first_col, f"{first!r} is not a tenant id (a GUID); expected 'TENANT_ID [NAME]'")
-            continue
-        if len(rest) > 1:
-            bad(rest[1][1], f"unexpected {rest[1][0]!r} after the name; expected 'TENANT_ID [NAME]'")
-            continue
-        if rest and not SLUG.fullmatch(rest[0][0]):
-            bad(rest[0][1], f"{rest[0][0]!r} is not a name (lower-case letters, digits and dashes, at most 63)")
-            continue
         tenant_id = first.lower()
-        if tenant_id in seen:
-            bad(first_col, f"tenant {tenant_id} is already listed on line {seen[tenant_id]}")
+        if not GUID.fullmatch(first):
+            column, message = first_col, f"{first!r} is not a tenant id (a GUID); expected 'TENANT_ID [NAME]'"
+        elif len(rest) > 1:
+            column, message = rest[1][1], f"unexpected {rest[1][0]!r} after the name; expected 'TENANT_ID [NAME]'"
+        elif rest and not SLUG.fullmatch(rest[0][0]):
+            column, message = rest[0][1], f"{rest[0][0]!r} is not a name (lower-case letters, digits and dashes, at most 63)"
+        elif tenant_id in seen:
+            column, message = first_col, f"tenant {tenant_id} is already listed on line {seen[tenant_id]}"
+        else:
+            seen[tenant_id] = number
+            targets.append((tenant_id, rest[0][0] if rest else None))
             continue
-        seen[tenant_id] = number
-        targets.append((tenant_id, rest[0][0] if rest else None))
+        problems.append(Problem(source, number, column, message))
     if not targets and not problems:
         problems.append(Problem(source, 1, 1, "no tenant ids; expected 'TENANT_ID [NAME]' lines"))
     return targets, problems
