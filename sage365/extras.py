@@ -70,11 +70,13 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
                 denied.add(Part.ORGANIZATION_APPS)
 
     async def connector_part(http: httpx.AsyncClient) -> None:
-        connectors, sign_in, error = await _connectors(tenant, catalog, graph_url, credential, http)
+        connectors, sign_in, error, refused = await _connectors(tenant, catalog, graph_url, credential, http)
         changes["connectors"] = connectors if error is None else None
         changes["connector_sign_in"] = sign_in
         if error is not None:
             errors[Part.CONNECTORS] = error
+            if refused:  # Graph's 403: the finding says why and what to do instead
+                denied.add(Part.CONNECTORS)
 
     # Two services on two hosts: read at the same time.
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
@@ -116,27 +118,28 @@ async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url
 
 
 async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, credential: Any,
-                      http: httpx.AsyncClient) -> tuple[tuple, Any, str | None]:
+                      http: httpx.AsyncClient) -> tuple[tuple, Any, str | None, bool]:
+    """(connectors, fallback sign-in, error, refused): refused when Graph answered 403."""
     from sage365.graph import connectors as beta
 
     reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=credential, http=http)
     try:
         group = tenant.connector.connector_group if tenant.connector else None
-        return await beta.read_connectors(reader, group), None, None
+        return await beta.read_connectors(reader, group), None, None, False
     except beta.BetaError as exc:
         error = f"Graph beta {beta.CONNECTORS_PATH}: {exc.describe()}"
         if exc.status != 403:
-            return (), None, error
+            return (), None, error, False
     except Exception as exc:
-        return (), None, redact(f"Graph beta {beta.CONNECTORS_PATH}: {type(exc).__name__}: {exc}")
-    # 403: the identity may not read connectors (Microsoft documents only ReadWrite
-    # permissions for them); the connector app's sign-ins are the fallback signal.
+        return (), None, redact(f"Graph beta {beta.CONNECTORS_PATH}: {type(exc).__name__}: {exc}"), False
+    # 403: expected app-only (Microsoft documents Application: Not supported for the
+    # connector reads); the connector app's sign-ins are the fallback signal.
     app = catalog.apps.get(tenant.connector.app) if tenant.connector else None
     if app is None:
-        return (), None, error
+        return (), None, error, True
     try:
-        return (), await beta.read_sign_in(reader, app.app_id), error
+        return (), await beta.read_sign_in(reader, app.app_id), error, True
     except beta.BetaError as exc:
-        return (), None, f"{error}; fallback {beta.SIGN_INS_PATH}: {exc.describe()}"
+        return (), None, f"{error}; fallback {beta.SIGN_INS_PATH}: {exc.describe()}", True
     except Exception as exc:
-        return (), None, redact(f"{error}; fallback {beta.SIGN_INS_PATH}: {type(exc).__name__}: {exc}")
+        return (), None, redact(f"{error}; fallback {beta.SIGN_INS_PATH}: {type(exc).__name__}: {exc}"), True

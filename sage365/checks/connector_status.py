@@ -61,15 +61,41 @@ METADATA = CheckMetadata(
     },
 )
 
-# Reading connectors needs more than the read permissions the rest of sage365 needs.
+# When the connectors could not be read. Microsoft's Graph beta pages for the connector
+# reads ("List connectors", "Get connector", "List connectorGroups", "List members") list
+# Application: Not supported, only delegated Directory.ReadWrite.All. sage365 reads
+# app-only, so a refusal is expected; no application permission is known to lift it, and
+# Directory.ReadWrite.All (directory-wide write) must never be advised for it. The fallback
+# (/reports/servicePrincipalSignInActivities) is documented for application AuditLog.Read.All.
+CHECK_YOURSELF = {
+    "en": "Check the connector yourself: Entra admin centre > Global Secure Access > Connect > Connectors (or "
+    "Enterprise applications > Application proxy) shows its status; on the Sage 100 server, the Windows service "
+    "\"Microsoft Entra private network connector\" must be running.",
+    "fr": "Vérifiez le connecteur vous-même : le centre d'administration Entra > Accès sécurisé global > Connecter > "
+    "Connecteurs (ou Applications d'entreprise > Proxy d'application) affiche son état ; sur le serveur Sage 100, le "
+    "service Windows « Microsoft Entra private network connector » doit être démarré.",
+}
+REFUSED_REMEDIATION = {
+    "en": "Microsoft Graph refused the connector list to sage365's identity. Microsoft documents that it cannot be "
+    "read with an application (app-only) identity, which is how sage365 runs, so no permission to grant to sage365 "
+    "fixes this: do not grant it Directory.ReadWrite.All for it. sage365 used the connector app's sign-in activity "
+    "instead, which never proves the connector is active. " + CHECK_YOURSELF["en"],
+    "fr": "Microsoft Graph a refusé la liste des connecteurs à l'identité de sage365. Microsoft documente qu'elle ne "
+    "peut pas être lue par une identité d'application (sans utilisateur), le mode de sage365 : aucune permission à "
+    "accorder à sage365 n'y remédie, ne lui accordez pas Directory.ReadWrite.All pour cela. sage365 s'est rabattu sur "
+    "l'activité de connexion de l'application du connecteur, qui ne prouve jamais que le connecteur est actif. "
+    + CHECK_YOURSELF["fr"],
+}
+NO_FALLBACK_REMEDIATION = {
+    "en": " The fallback signal could not be read either: it needs the application permission AuditLog.Read.All "
+    "for sage365's identity, and the connector app declared in spec.connector.app to be in the catalogue.",
+    "fr": " Le signal de repli n'a pas pu être lu non plus : il faut la permission d'application AuditLog.Read.All "
+    "pour l'identité de sage365, et l'application du connecteur déclarée dans spec.connector.app au catalogue.",
+}
 UNREADABLE_REMEDIATION = {
-    "en": "Microsoft documents only ReadWrite permissions for listing connectors: grant sage365's identity "
-    "Directory.ReadWrite.All or OnPremisesPublishingProfiles.ReadWrite.All (application) to read them, or at least "
-    "AuditLog.Read.All for the fallback signal; then check the connector on the Sage 100 server.",
-    "fr": "Microsoft ne documente que des permissions en écriture pour lister les connecteurs : accordez à "
-    "l'identité de sage365 Directory.ReadWrite.All ou OnPremisesPublishingProfiles.ReadWrite.All (application) pour "
-    "les lire, ou au moins AuditLog.Read.All pour le signal de repli ; puis vérifiez le connecteur sur le serveur "
-    "Sage 100.",
+    "en": "The connector list could not be read (see the message); run the drift again later. " + CHECK_YOURSELF["en"],
+    "fr": "La liste des connecteurs n'a pas pu être lue (voir le message) ; relancez la dérive plus tard. "
+    + CHECK_YOURSELF["fr"],
 }
 
 
@@ -117,7 +143,16 @@ def _unreadable(tenant: Tenant, resource: str, reason: str, snapshot: Snapshot, 
         finding = METADATA.finding(tenant, Status.ERROR, resource, "fallback_seen", lang, expected="active",
                                    actual=f"last sign-in {sign_in.last_sign_in}", reason=reason,
                                    when=sign_in.last_sign_in)
-    return replace(finding, remediation=UNREADABLE_REMEDIATION[lang])
+    return replace(finding, remediation=_remediation(snapshot, lang))
+
+
+def _remediation(snapshot: Snapshot, lang: str) -> str:
+    """Refused (Graph's 403, recorded in snapshot.denied): why, and what to do instead;
+    anything else (unreachable, 5xx, malformed): read again."""
+    if Part.CONNECTORS not in snapshot.denied:
+        return UNREADABLE_REMEDIATION[lang]
+    fallback = "" if snapshot.connector_sign_in is not None else NO_FALLBACK_REMEDIATION[lang]
+    return REFUSED_REMEDIATION[lang] + fallback
 
 
 def _matches(connector: Connector, declared: ConnectorDeclaration) -> bool:

@@ -115,6 +115,7 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
         if data.get("connectorSignIn") else None,
         errors={Part(k): v for k, v in data.get("errors", {}).items()},
         item_errors={Part(k): dict(v) for k, v in data.get("itemErrors", {}).items()},
+        denied=frozenset(Part(k) for k in data.get("denied", ())),
     )
 
 

@@ -133,3 +133,32 @@ def test_empty_snapshot_fails_or_errors_never_passes() -> None:
     assert {f.status for f in outcome.findings} == {Status.ERROR}
     assert len(outcome.findings) == 14
     assert outcome.status is TenantStatus.ERROR
+
+
+@pytest.mark.parametrize("name", ["error.yaml", "error_fallback_seen.yaml", "fail_fallback_never.yaml",
+                                  "error_refused_no_fallback.yaml"])
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_connector_remediation_never_advises_granting_readwrite_to_the_app(name: str, lang: str) -> None:
+    # Microsoft documents Application: Not supported for the connector reads: Directory.ReadWrite.All
+    # (directory-wide write) would not make them work. The only grant advised is AuditLog.Read.All.
+    [finding] = findings_of(load_case(FIXTURES / "connector.status" / name), lang=lang)
+    remediation = finding.remediation
+    assert "OnPremisesPublishingProfiles" not in remediation
+    assert remediation.count("Directory.ReadWrite.All") == (1 if "fallback" in name else 0)
+    assert ("ne lui accordez pas Directory.ReadWrite.All" if lang == "fr" else
+            "do not grant it Directory.ReadWrite.All") in remediation or "fallback" not in name
+    assert ("AuditLog.Read.All" in remediation) == (name == "error_refused_no_fallback.yaml")
+
+
+def test_connector_refused_remediation_in_french() -> None:
+    [finding] = findings_of(load_case(FIXTURES / "connector.status" / "error_refused_no_fallback.yaml"), lang="fr")
+    assert finding.remediation == (
+        "Microsoft Graph a refusé la liste des connecteurs à l'identité de sage365. Microsoft documente qu'elle ne "
+        "peut pas être lue par une identité d'application (sans utilisateur), le mode de sage365 : aucune permission à "
+        "accorder à sage365 n'y remédie, ne lui accordez pas Directory.ReadWrite.All pour cela. sage365 s'est rabattu "
+        "sur l'activité de connexion de l'application du connecteur, qui ne prouve jamais que le connecteur est actif. "
+        "Vérifiez le connecteur vous-même : le centre d'administration Entra > Accès sécurisé global > Connecter > "
+        "Connecteurs (ou Applications d'entreprise > Proxy d'application) affiche son état ; sur le serveur Sage 100, "
+        "le service Windows « Microsoft Entra private network connector » doit être démarré. Le signal de repli n'a "
+        "pas pu être lu non plus : il faut la permission d'application AuditLog.Read.All pour l'identité de sage365, "
+        "et l'application du connecteur déclarée dans spec.connector.app au catalogue.")
