@@ -4,13 +4,13 @@
 inactive, machineName, version); with a declared connector group, also `.../connectorGroups`
 and that group's `members`. It is a beta API, and Graph's `$batch` runs on one
 version, so this is one request of its own, sent only for tenants that declare
-`spec.connector`. Microsoft documents only ReadWrite permissions for it
-(Directory.ReadWrite.All; OnPremisesPublishingProfiles.ReadWrite.All also exists as an
-application permission): an identity with read rights only gets 403. Then the fallback
-signal is the Sage connector app's last sign-in, from
+`spec.connector`. Microsoft's beta pages for these reads list Application: Not supported
+(delegated Directory.ReadWrite.All only), and sage365 runs app-only: a 403 is expected
+(unverified on a real tenant; docs/exchange.md). Then the fallback signal is the Sage
+connector app's last sign-in, from
 `GET /beta/reports/servicePrincipalSignInActivities?$filter=appId eq '...'`
-(AuditLog.Read.All or Directory.Read.All, application permissions documented), and the
-finding stays `error` or `fail`, never `pass`.
+(application AuditLog.Read.All documented), and the finding stays `error` or `fail`,
+never `pass`.
 
 Plain httpx with the tenant's own token (no msgraph model exists for these beta types in
 the v1.0 SDK); 429/503/504 are retried after Retry-After like the Exchange client.

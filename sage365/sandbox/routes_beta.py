@@ -1,9 +1,12 @@
 """Graph beta, what sage365 reads there: application proxy connectors, connector groups and
 their members, and service principal sign-in activity (the connectors' fallback signal).
 
-Served under `/beta`, beside `/v1.0`, with the same tokens, OData paging and errors;
-`connectorsDenied: true` in the state answers the connectors 403, as Graph does for an
-identity with read permissions only (Microsoft documents ReadWrite ones for them).
+Served under `/beta`, beside `/v1.0`, with the same tokens, OData paging and errors.
+`connectorsDenied: true` in a tenant's state answers its connector reads with Graph's 403
+(`Authorization_RequestDenied`): Microsoft's beta pages for them list Application: Not
+supported, and every sandbox token is app-only. Without it the reads answer, which is what
+some tools report (Microsoft365DSC declares application Directory.Read.All) but is
+unverified here. The sign-in activity report is documented for app-only (AuditLog.Read.All).
 """
 
 from __future__ import annotations

@@ -72,7 +72,9 @@ class Tenant:
     # Exchange Online's organization apps, in Get-App's shape, by AppId (lower-case).
     organizationApps: dict[str, Obj] = field(default_factory=dict)
     exchangeDenied: bool = False  # sandbox extension: Exchange answers 403 (no ManageAsApp/role)
-    connectorsDenied: bool = False  # sandbox extension: /beta connectors answer 403
+    # Sandbox extension: the connector reads (connectors, connectorGroups, members) answer
+    # Graph's 403, as Microsoft documents for app-only tokens (every sandbox token is app-only).
+    connectorsDenied: bool = False
     license_details: dict[str, list[Obj]] = field(default_factory=dict)  # by user id
     members: dict[str, list[str]] = field(default_factory=dict)  # group id -> member ids
 

@@ -49,7 +49,9 @@ def test_drift_against_a_sandbox_process_reports_the_demo_exactly(sandbox_proces
               "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors": 1}
     assert stats["requests"]["byTenantEndpoint"] == {
         "11111111-1111-4111-8111-111111111111": {**graph, **extras},
-        "22222222-2222-4222-8222-222222222222": graph,
+        # fabrikam: its connector read is refused (403), then the fallback sign-in read.
+        "22222222-2222-4222-8222-222222222222": {**graph, "GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors": 1,
+                                                 "GET /beta/reports/servicePrincipalSignInActivities": 1},
         "33333333-3333-4333-8333-333333333333": {**graph, **extras},
     }
 

@@ -62,6 +62,7 @@ def test_the_demo_fleet_is_checked_concurrently_in_order(demo_sandbox, demo, cat
     assert failing == [
         ("fabrikam", "admin.premium_licence", "admin@fabrikam.onmicrosoft.com"),
         ("fabrikam", "tenant.free_premium_seat", "fabrikam.onmicrosoft.com"),
+        ("fabrikam", "connector.status", "FAB-SAGE100"),
         ("northwind", "tenant.subscription", "northwind.onmicrosoft.com"),
         ("northwind", "tenant.free_premium_seat", "northwind.onmicrosoft.com"),
         ("northwind", "consent.delegated_scopes", "sage-business-center"),

@@ -87,7 +87,7 @@ def test_exchange_refusing_the_identity_is_an_error_finding_per_add_in(sandbox_s
 
 
 def test_a_tenant_needing_neither_sends_neither(demo_sandbox):
-    fabrikam = load_tenant(ROOT / "tenants" / "fabrikam.yaml")
+    fabrikam = dataclasses.replace(load_tenant(ROOT / "tenants" / "fabrikam.yaml"), connector=None)
     snapshot = read(demo_sandbox, fabrikam)
     assert (snapshot.organization_apps, snapshot.connectors) == (None, None)
     assert demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"] == {
@@ -113,3 +113,61 @@ def test_a_declared_connector_group_reads_its_members(sandbox_server):
     result = engine.evaluate(tenant, CATALOG, snapshot, today=dt.date(2026, 11, 28))
     assert [(f.status, f.resource, f.message) for f in result.findings if f.check == "connector.status"] == [
         (Status.PASS, "Sage 100", "Connector on SAGE100-SRV.contoso.local is active (version 1.5.3437.0)")]
+
+
+REFUSED = ("Graph beta /onPremisesPublishingProfiles/applicationProxy/connectors: 403 Authorization_RequestDenied: "
+           "Insufficient privileges to complete the operation.")
+
+
+def test_the_demo_refuses_fabrikams_connector_reads_as_graph_documents_for_app_only(demo_sandbox):
+    # sandbox/demo.yaml: fabrikam's connectorsDenied, no sign-in of the connector app.
+    fabrikam = load_tenant(ROOT / "tenants" / "fabrikam.yaml")
+    snapshot = read(demo_sandbox, fabrikam)
+    assert (snapshot.connectors, snapshot.errors[Part.CONNECTORS]) == (None, REFUSED)
+    assert snapshot.connector_sign_in == SignInActivity("00000000-5a6e-4000-8000-000000000003", None)
+    assert Part.CONNECTORS in snapshot.denied
+    assert demo_sandbox.stats.snapshot()["requests"]["byTenantEndpoint"][FABRIKAM] == {
+        "GET /organization": 1, "POST /$batch": 1, CONNECTORS: 1, SIGN_INS: 1}
+    [finding] = [f for f in engine.evaluate(fabrikam, CATALOG, snapshot, today=dt.date(2026, 11, 28)).findings
+                 if f.check == "connector.status"]
+    assert (finding.status, finding.resource, finding.actual) == (Status.FAIL, "FAB-SAGE100", "no sign-in recorded")
+    assert finding.message == (f"Could not read the connectors ({REFUSED}); fallback signal: the connector app has "
+                               "no sign-in recorded")
+    assert finding.remediation.startswith("Microsoft Graph refused the connector list to sage365's identity. "
+                                          "Microsoft documents that it cannot be read with an application")
+
+
+def test_every_connector_read_is_refused_with_graphs_own_403_body(sandbox_server):
+    import httpx
+
+    server = sandbox_server(demo_with(connectorsDenied=True, connectorGroups=[{"id": "g1", "name": "Sage", "members": []}]))
+    headers = {"Authorization": f"Bearer sandbox.{CONTOSO}"}
+    root = server.base_url.rstrip("/")[: -len("/v1.0")] + "/beta/onPremisesPublishingProfiles/applicationProxy"
+    for path in ("/connectors", "/connectorGroups", "/connectorGroups/g1/members"):
+        response = httpx.get(root + path, headers=headers)
+        assert response.status_code == 403, path
+        error = response.json()["error"]
+        assert (error["code"], error["message"]) == (
+            "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+        assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
+    # The sign-in activity report stays readable: Microsoft documents it for app-only (AuditLog.Read.All).
+    signins = httpx.get(server.base_url.rstrip("/")[: -len("/v1.0")] + "/beta/reports/servicePrincipalSignInActivities",
+                        headers=headers)
+    assert signins.status_code == 200
+    assert [r["appId"] for r in signins.json()["value"]] == ["00000000-5a6e-4000-8000-000000000003"]
+
+
+def test_a_refused_read_without_the_fallback_app_is_refused_not_unreadable(sandbox_server):
+    server = sandbox_server(demo_with(connectorsDenied=True))
+    tenant = dataclasses.replace(CONTOSO_TENANT, connector=ConnectorDeclaration(machine_name="SAGE100-SRV",
+                                                                                app="not-in-the-catalogue"))
+    snapshot = read(server, tenant)
+    assert (snapshot.errors[Part.CONNECTORS], snapshot.connector_sign_in) == (REFUSED, None)
+    assert Part.CONNECTORS in snapshot.denied
+    [finding] = [f for f in engine.evaluate(tenant, CATALOG, snapshot, today=dt.date(2026, 11, 28)).findings
+                 if f.check == "connector.status"]
+    assert finding.status is Status.ERROR
+    assert finding.remediation.endswith("it needs the application permission AuditLog.Read.All for sage365's "
+                                        "identity, and the connector app declared in spec.connector.app to be in "
+                                        "the catalogue.")
+
