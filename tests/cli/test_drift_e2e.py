@@ -80,6 +80,9 @@ def test_a_part_denied_inside_the_batch_is_an_error_and_exit_2(sandbox_process):
         ("consent.service_principal", "pass", "Sage Business Center has an enabled service principal"),
         ("consent.delegated_scopes", "pass", "Sage Business Center's delegated scopes on Microsoft Graph match the catalogue"),
         ("consent.app_roles", "pass", "Sage Business Center's application permissions on Microsoft Graph match the catalogue"),
+        ("connector.status", "fail", "Could not read the connectors (Graph beta /onPremisesPublishingProfiles/"
+         "applicationProxy/connectors: 403 Authorization_RequestDenied: Insufficient privileges to complete the "
+         "operation.); fallback signal: the connector app has no sign-in recorded"),
     ]
 
 

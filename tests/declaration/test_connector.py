@@ -13,7 +13,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def write(tmp_path: Path, connector: str) -> Path:
-    text = (ROOT / "tenants" / "fabrikam.yaml").read_text(encoding="utf-8") + connector
+    base = (ROOT / "tenants" / "fabrikam.yaml").read_text(encoding="utf-8")
+    text = base[: base.index("  connector:")] + connector  # fabrikam's own connector replaced
     path = tmp_path / "fabrikam.yaml"
     path.write_text(text, encoding="utf-8")
     return path

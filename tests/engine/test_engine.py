@@ -75,7 +75,10 @@ def test_the_demo_fleet_is_checked_concurrently_in_order(demo_sandbox, demo, cat
     # Graph v1.0: two round trips each. Beside them, only for tenants that need them: one
     # Exchange call (add-ins declared) and one Graph beta read (connector declared).
     extras = {"POST /adminapi/beta/{tenantId}/InvokeCommand": 1, CONNECTORS: 1}
-    assert counts == {CONTOSO: {**GRAPH_TWO, **extras}, FABRIKAM: GRAPH_TWO, NORTHWIND: {**GRAPH_TWO, **extras}}
+    # fabrikam: no add-in; its connector read is refused (403), then the fallback's one read.
+    refused = {CONNECTORS: 1, "GET /beta/reports/servicePrincipalSignInActivities": 1}
+    assert counts == {CONTOSO: {**GRAPH_TWO, **extras}, FABRIKAM: {**GRAPH_TWO, **refused},
+                      NORTHWIND: {**GRAPH_TWO, **extras}}
 
 
 def test_one_unreadable_tenant_does_not_affect_the_others(demo_sandbox, demo, catalog):
@@ -203,12 +206,12 @@ def test_a_credential_that_fails_to_close_does_not_undo_the_read(demo_sandbox, d
             raise OSError("socket already closed")
 
     # Made by the factory, so owned and closed by the engine: the failing close is swallowed.
-    snapshot = asyncio.run(engine.read_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
+    snapshot = asyncio.run(engine.read_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url, extras=True,
                                               credential_factory=lambda tenant_id: TokenThenBrokenClose()))
     result = engine.evaluate(demo[1], catalog, snapshot, today=TODAY)
     assert result.status is TenantStatus.DRIFT
     assert [f.check for f in result.findings if f.status is Status.FAIL] == [
-        "admin.premium_licence", "tenant.free_premium_seat"]
+        "admin.premium_licence", "tenant.free_premium_seat", "connector.status"]
 
 
 def test_a_callers_credential_is_used_but_left_open(demo_sandbox, demo, catalog):
