@@ -128,6 +128,9 @@ class OrganizationApp:
     default_state: str = ""  # DefaultStateForUser: Enabled, Disabled, AlwaysEnabled
     provided_to: str = ""  # ProvidedTo: Everyone, SpecificUsers
     user_list: tuple[str, ...] = ()  # UserList, as Exchange returns it
+    # Why Get-App's object cannot be trusted (a missing or odd Enabled, ProvidedTo or
+    # UserList), "" when it can: addin.deployment reports `error` then, never a guess.
+    problem: str = ""
 
 
 @dataclass(frozen=True)

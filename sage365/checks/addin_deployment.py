@@ -51,6 +51,8 @@ METADATA = CheckMetadata(
                          "fr": "{upn} est déclaré mais ne dispose pas de {app}"},
         "user_extra": {"en": "{upn} is provided {app} but is not declared",
                        "fr": "{upn} dispose de {app} mais n'est pas déclaré"},
+        "odd": {"en": "Exchange's Get-App answer for {app} ({id}) cannot be read: {problem}",
+                "fr": "La réponse Get-App d'Exchange pour {app} ({id}) est illisible : {problem}"},
         "no_manifest": {"en": "The catalogue's manifest for {app} could not be read: the deployment cannot be checked",
                         "fr": "Le manifeste du catalogue pour {app} est illisible : le déploiement ne peut pas être vérifié"},
         "unreadable": {"en": "Could not read the organization's add-ins: {reason}",
@@ -112,6 +114,9 @@ def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, 
     if deployed is None:
         return [METADATA.finding(tenant, Status.FAIL, key, "missing", lang, expected=expected, actual="not deployed",
                                  app=name, id=app_id)]
+    if deployed.problem:  # a missing Enabled or ProvidedTo is no evidence of either value
+        return [METADATA.finding(tenant, Status.ERROR, key, "odd", lang, expected=expected, actual="unreadable answer",
+                                 app=name, id=app_id, problem=deployed.problem)]
     findings: list[Finding] = []
     actual_version = deployed.version or "unknown"
     if not deployed.enabled:

@@ -159,7 +159,11 @@ class ExchangeClient:
             value = page.get("value", [])
             if not isinstance(value, list):
                 raise ExchangeError(200, "MalformedResponse", f"{cmdlet}: 'value' is not a list")
-            items.extend(v for v in value if isinstance(v, dict))
+            odd = next((n for n, v in enumerate(value) if not isinstance(v, dict)), None)
+            if odd is not None:  # dropping it could hide the very app a check looks for
+                raise ExchangeError(200, "MalformedResponse", f"{cmdlet}: item {odd} of 'value' (page {pages}) is "
+                                                              "not a JSON object; the result was not read")
+            items.extend(value)
             url = page.get("@odata.nextLink") or None
             if url is not None and httpx.URL(url).host != httpx.URL(self.url).host:
                 # The token goes wherever the link points: never off Exchange's own host.

@@ -318,6 +318,9 @@ def _deployment_notes(notes: _Lines, key: str, catalog: Catalog, deployment: tup
         notes.note(f"{key}'s add-in is not deployed through Centralized Deployment (Exchange organization apps)", 6, check)
         return
     deployed = app_from_json(raw)
+    if deployed.problem:
+        notes.note(f"Centralized Deployment not compared: Get-App's answer cannot be read ({quoted(deployed.problem)})", 6, check)
+        return
     manifest = catalog.apps[key].addin.info
     problems = []
     if not deployed.enabled:

@@ -250,3 +250,50 @@ def test_a_next_link_to_another_host_is_refused_and_the_token_stays_home():
             assert (refused.value.code, refused.value.message) == (
                 "UnexpectedNextLink", "Get-App: @odata.nextLink leaves 127.0.0.1")
             assert len(exchange.requests) == 1 and elsewhere.requests == []
+
+
+def test_a_non_object_item_of_value_is_a_malformed_response_never_dropped():
+    from tests.hostile.server import HostileServer, Reply
+
+    def answer(request):
+        return Reply(200, json={"value": [{"AppId": APP_ID, "AppVersion": "1.0", "Enabled": True,
+                                           "ProvidedTo": "SpecificUsers", "UserList": []}, "Sage Contact", None]})
+
+    with HostileServer(answer) as exchange:
+        client = ExchangeClient(CONTOSO, token_source(CONTOSO, sandbox=True), base_url=exchange.origin)
+        with pytest.raises(ExchangeError) as malformed:
+            run(apps.organization_apps(client))
+    assert (malformed.value.status, malformed.value.code, malformed.value.message) == (
+        200, "MalformedResponse", "Get-App: item 1 of 'value' (page 1) is not a JSON object; the result was not read")
+
+
+FULL = {"AppId": APP_ID.upper(), "DisplayName": "Sage Contact", "AppVersion": "1.0.0.0", "Enabled": True,
+        "DefaultStateForUser": "Enabled", "ProvidedTo": "SpecificUsers", "UserList": ["alice@contoso.fr"]}
+
+
+@pytest.mark.parametrize("change, problem", [
+    ({}, ""),
+    ({"ProvidedTo": "everyone"}, ""),
+    ({"UserList": "alice@contoso.fr, bob@contoso.fr"}, ""),
+    ({"Enabled": None}, "Enabled is null, not a boolean"),
+    ({"Enabled": "True"}, "Enabled is a string, not a boolean"),
+    ({"ProvidedTo": ""}, "no ProvidedTo"),
+    ({"ProvidedTo": 1}, "ProvidedTo is not Everyone or SpecificUsers (a number)"),
+    ({"ProvidedTo": "AllUsers"}, "ProvidedTo is not Everyone or SpecificUsers (a string)"),
+    ({"UserList": {"alice@contoso.fr": 1}}, "UserList is an object"),
+    ({"UserList": ["alice@contoso.fr", {"Name": "bob"}]}, "UserList holds entries that are not strings"),
+])
+def test_get_app_fields_that_cannot_be_read_are_named_never_guessed(change, problem):
+    app = apps.app_from_json({**FULL, **change})
+    assert app.problem == problem
+    if problem.startswith("Enabled"):
+        assert app.enabled is False  # never enabled by default
+
+
+def test_get_app_without_enabled_or_provided_to_names_both():
+    obj = {k: v for k, v in FULL.items() if k not in ("Enabled", "ProvidedTo")}
+    app = apps.app_from_json(obj)
+    assert (app.enabled, app.provided_to, app.problem) == (False, "", "no Enabled; no ProvidedTo")
+    assert apps.app_from_json({**FULL, "ProvidedTo": "everyone"}).provided_to == "Everyone"
+    assert apps.app_from_json({**FULL, "UserList": "alice@contoso.fr, bob@contoso.fr"}).user_list == (
+        "alice@contoso.fr", "bob@contoso.fr")
