@@ -86,6 +86,13 @@ def tenant_problems(tenant: Tenant, catalog: Catalog, today: dt.date) -> list[Pr
         problems.append(doc.problem(("spec", "connector", "app"), f"spec.connector.app: unknown catalogue key "
                                     f"'{tenant.connector.app}' (its sign-ins are the connector's fallback signal)"))
 
+    if tenant.connector is not None and tenant.connector.machine_name is None and tenant.connector.connector_group is None:
+        # connector.status then passes on any active connector, another application's included.
+        problems.append(doc.problem(("spec", "connector"), "spec.connector: neither machineName nor connectorGroup is "
+                                    "declared, so any active connector in the tenant (another application's too) would "
+                                    "satisfy connector.status: name the Sage server's machine or its connector group",
+                                    warning=True))
+
     for index, waiver in enumerate(tenant.waivers):
         if waiver.expires < today:
             problems.append(doc.problem(("spec", "waivers", index, "expires"),

@@ -36,3 +36,19 @@ def test_a_bad_minimum_version_is_a_schema_error(tmp_path):
     result = validate([path], load_catalog(ROOT / "catalog" / "catalog.yaml"), today=dt.date(2026, 11, 28))
     assert [str(p) for p in result.problems] == [
         f"{path}:15:5: spec.connector.minimumVersion: 'latest' is not a valid value (pattern ^[0-9]{{1,5}}(\\.[0-9]{{1,5}}){{0,3}}$)"]
+
+
+def test_a_connector_without_machine_or_group_warns_that_any_active_connector_passes(tmp_path):
+    catalog = load_catalog(ROOT / "catalog" / "catalog.yaml")
+    warning = ("warning: spec.connector: neither machineName nor connectorGroup is declared, so any active connector "
+               "in the tenant (another application's too) would satisfy connector.status: name the Sage server's "
+               "machine or its connector group")
+    path = write(tmp_path, "  connector:\n    minimumVersion: 1.5.0.0\n")
+    result = validate([path], catalog, today=dt.date(2026, 11, 28))
+    assert ([str(p) for p in result.problems], result.errors) == ([f"{path}:14:3: {warning}"], ())
+    empty = write(tmp_path, "  connector: {}\n")
+    assert [str(p) for p in validate([empty], catalog, today=dt.date(2026, 11, 28)).problems] == [
+        f"{empty}:14:3: {warning}"]
+    for named in ("    machineName: SRV\n", "    connectorGroup: Sage 100\n"):
+        declared = write(tmp_path, "  connector:\n" + named)
+        assert validate([declared], catalog, today=dt.date(2026, 11, 28)).problems == ()
