@@ -135,7 +135,7 @@ async def read_tenant(
                     # extra round trip of waiting.
                     async def alongside() -> Callable[[Snapshot], Snapshot]:
                         return await services.read(tenant, catalog, graph_url=graph.graph_url_from_env(graph_url),
-                                                   exchange_url=None, credential=used)
+                                                   exchange_url=None, credential=used, guard=guard)
 
                 snapshot = await read_snapshot(client, tenant, catalog, alongside=alongside)
         # A limit hit anywhere (even in one batch item) taints everything read for this tenant.

@@ -53,9 +53,15 @@ class ExchangeError(Exception):
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """Resends of one page: 429/503/504 after Retry-After (else the backoff), a transport
+    error after the backoff: default_delay, then twice as long each time (1, 2, 4 s)."""
+
     max_attempts: int = 4  # sends of one page, the first included
     max_total_wait: float = 30.0  # seconds slept per call
     default_delay: float = 1.0
+
+    def backoff(self, attempt: int) -> float:
+        return self.default_delay * 2 ** (attempt - 1)
 
 
 def exchange_url_from(explicit: str | None, graph_url: str | None) -> str | None:
@@ -97,7 +103,9 @@ class ExchangeClient:
 
     def __init__(self, tenant_id: str, tokens: TokenSource, *, base_url: str | None = None,
                  http: httpx.AsyncClient | None = None, policy: RetryPolicy = RetryPolicy(),
-                 timeout: float = 60.0) -> None:
+                 timeout: float = 60.0, guard: Any = None) -> None:
+        """guard: the tenant's sage365.graph.guard.TenantGuard; a wait for a retry longer than
+        what is left of its deadline stops the tenant at once (TenantStopped)."""
         self.tenant_id = tenant_id.lower()
         self.base_url = (base_url or EXCHANGE_URL).rstrip("/")
         self.url = f"{self.base_url}/adminapi/beta/{self.tenant_id}/InvokeCommand"
@@ -109,6 +117,7 @@ class ExchangeClient:
             http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=make_transport())
         self._http = http
         self._policy = policy
+        self._guard = guard
         self._token: str | None = None
         self.requests = 0  # HTTP requests sent, retries and pages included
 
@@ -186,15 +195,20 @@ class ExchangeClient:
             try:
                 response = await self._http.post(url, content=body, headers=headers)
             except httpx.HTTPError as exc:
-                if attempt < self._policy.max_attempts:
+                # A dropped connection or a timeout: resent after the backoff (an outage is
+                # not over in a millisecond), within the same budget as throttling.
+                delay = self._policy.backoff(attempt)
+                if attempt < self._policy.max_attempts and waited + delay <= self._policy.max_total_wait:
+                    waited = await self._wait(delay, waited, f"Exchange Online did not answer {cmdlet} "
+                                                             f"({type(exc).__name__})")
                     continue
                 raise ExchangeError(0, "NoResponse", f"{cmdlet}: {type(exc).__name__}: {exc}") from None
             if response.status_code in RETRY_STATUSES and attempt < self._policy.max_attempts:
                 delay = retry_after(dict(response.headers))
-                delay = self._policy.default_delay * 2 ** (attempt - 1) if delay is None else delay
+                delay = self._policy.backoff(attempt) if delay is None else delay
                 if waited + delay <= self._policy.max_total_wait:
-                    waited += delay
-                    await asyncio.sleep(delay)
+                    waited = await self._wait(delay, waited, f"Exchange Online answered {response.status_code} "
+                                                             f"to {cmdlet}")
                     continue
             if response.status_code >= 400:
                 raise _error(response, cmdlet)
@@ -209,6 +223,15 @@ class ExchangeClient:
             if not isinstance(page, dict) or "value" not in page:
                 raise ExchangeError(response.status_code, "MalformedResponse", f"{cmdlet}: the body is not a JSON object with 'value'")
             return page, waited
+
+
+    async def _wait(self, delay: float, waited: float, cause: str) -> float:
+        """Sleep before a resend, unless that would pass the tenant's deadline: then the
+        tenant stops now (sage365.graph.guard), not when the deadline cuts the sleep."""
+        if self._guard is not None:
+            self._guard.allow_wait(delay, cause)
+        await asyncio.sleep(delay)
+        return waited + delay
 
 
 def _error(response: httpx.Response, cmdlet: str) -> ExchangeError:

@@ -57,13 +57,21 @@ class BetaReader:
     """GETs under /beta for one tenant, paged, with the tenant's token."""
 
     def __init__(self, tenant_id: str, *, graph_url: str | None, credential: Any, http: httpx.AsyncClient,
-                 max_attempts: int = 4, max_wait: float = 30.0) -> None:
+                 max_attempts: int = 4, max_wait: float = 30.0, default_delay: float = 1.0, guard: Any = None) -> None:
+        """guard: the tenant's sage365.graph.guard.TenantGuard; a wait for a retry longer than
+        what is left of its deadline stops the tenant at once (TenantStopped)."""
         self.tenant_id = tenant_id
         self.root = beta_url(graph_url)
         self._credential = credential
         self._http = http
-        self._max_attempts, self._max_wait = max_attempts, max_wait
+        self._max_attempts, self._max_wait, self._default_delay = max_attempts, max_wait, default_delay
+        self._guard = guard
         self.requests = 0
+
+    async def _wait(self, delay: float, cause: str) -> None:
+        if self._guard is not None:
+            self._guard.allow_wait(delay, cause)  # past the deadline: the tenant stops now
+        await asyncio.sleep(delay)
 
     async def _token(self) -> str:
         if self._credential is None:
@@ -88,16 +96,22 @@ class BetaReader:
             while True:
                 attempt += 1
                 self.requests += 1
+                backoff = self._default_delay * 2 ** (attempt - 1)  # 1, 2, 4 s
                 try:
                     response = await self._http.get(url, headers=headers)
                 except httpx.HTTPError as exc:
-                    if attempt < self._max_attempts:
+                    # A dropped connection or a timeout: resent after the backoff, within the
+                    # same budget as throttling.
+                    if attempt < self._max_attempts and waited + backoff <= self._max_wait:
+                        await self._wait(backoff, f"Microsoft Graph beta did not answer {_path(url)} ({type(exc).__name__})")
+                        waited += backoff
                         continue
                     raise BetaError(0, "NoResponse", f"{type(exc).__name__}: {exc}") from None
-                delay = retry_after(dict(response.headers)) or 1.0
+                delay = retry_after(dict(response.headers))
+                delay = backoff if delay is None else delay
                 if response.status_code in RETRY_STATUSES and attempt < self._max_attempts and waited + delay <= self._max_wait:
+                    await self._wait(delay, f"Microsoft Graph beta answered {response.status_code} to {_path(url)}")
                     waited += delay
-                    await asyncio.sleep(delay)
                     continue
                 break
             if response.status_code >= 400:
@@ -121,6 +135,11 @@ class BetaReader:
             if url is not None and httpx.URL(url).host != httpx.URL(self.root).host:
                 raise BetaError(200, "UnexpectedNextLink", "@odata.nextLink leaves Microsoft Graph's host")
         return items
+
+
+def _path(url: str) -> str:
+    """`GET /beta/...` without the query: what a message names (a $filter may hold an app id)."""
+    return f"GET {httpx.URL(url).path}"
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

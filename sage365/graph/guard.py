@@ -61,6 +61,15 @@ class TenantGuard:
             self.violation = message
         return TenantStopped(message)
 
+    def allow_wait(self, delay: float, cause: str) -> None:
+        """Raise TenantStopped when waiting `delay` s before a retry would pass the deadline:
+        for the Exchange and Graph beta clients, whose retries are their own (kiota's are
+        DeadlineRetryHandler's). `cause` says what is retried, e.g. "Exchange Online answered
+        429 to Get-App"."""
+        if delay > self.remaining():
+            raise self.stop(f"{cause}; waiting {delay:g} s to retry is more than is left of the tenant deadline of "
+                            f"{self.timeout:g} s (--tenant-timeout); nothing was checked")
+
     def timed_out_message(self) -> str:
         return (f"no complete answer from Microsoft Graph within the tenant deadline of {self.timeout:g} s "
                 "(--tenant-timeout); nothing was checked")

@@ -86,7 +86,7 @@ async def read(target: Target, options: Options) -> Discovery | str:
                                      credential_factory=options.credential_factory, guard=guard) as (client, credential):
                 found = await discover(client.request_adapter, target.tenant_id, options.catalog,
                                        addin_group_names=options.addin_group_names)
-                found = await with_extras(found, options, credential)
+                found = await with_extras(found, options, credential, guard)
         return guard.violation or found
     except (DiscoveryError, NoClient) as exc:
         return guard.violation or str(exc)
@@ -98,19 +98,20 @@ async def read(target: Target, options: Options) -> Discovery | str:
         return guard.violation or redact(f"cannot read tenant {target.tenant_id}: {type(exc).__name__}: {exc}")
 
 
-async def with_extras(found: Discovery, options: Options, credential: Any) -> Discovery:
+async def with_extras(found: Discovery, options: Options, credential: Any, guard: Any = None) -> Discovery:
     """`found` with what Graph v1.0 does not hold, read at the same time on one connection pool:
     the catalogue add-ins' Exchange organization apps and Graph beta's application proxy connectors."""
     from sage365.graph.client import make_transport
 
     # The shared TLS context and response size limit (sage365.graph.client.make_transport).
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
-        apps, connectors = await asyncio.gather(organization_apps(found, options, credential, http),
-                                                read_connectors(found, options, credential, http))
+        apps, connectors = await asyncio.gather(organization_apps(found, options, credential, http, guard),
+                                                read_connectors(found, options, credential, http, guard))
     return dataclasses.replace(found, **apps, **connectors)
 
 
-async def organization_apps(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient) -> dict:
+async def organization_apps(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient,
+                            guard: Any = None) -> dict:
     """The catalogue add-ins' Exchange organization apps, so a snapshot replays addin.deployment too;
     a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
     from sage365.exchange.client import ExchangeError
@@ -121,7 +122,7 @@ async def organization_apps(found: Discovery, options: Options, credential: Any,
         return {}
     try:
         objects = await raw_organization_apps(found.tenant_id, graph_url=options.graph_url, exchange_url=None,
-                                              credential=credential, http=http)
+                                              credential=credential, http=http, guard=guard)
     except ExchangeError as exc:
         if exc.permission:
             return {"exchange_denied": True}
@@ -130,7 +131,8 @@ async def organization_apps(found: Discovery, options: Options, credential: Any,
     return {"organization_apps": tuple(sorted(mine, key=lambda o: str(o["AppId"]).lower()))}
 
 
-async def read_connectors(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient) -> dict:
+async def read_connectors(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient,
+                          guard: Any = None) -> dict:
     """Graph beta's application proxy connectors (one GET, paged), for spec.connector.
 
     A 403 is recorded (Microsoft documents no read-only permission for them, so a read-only
@@ -143,7 +145,7 @@ async def read_connectors(found: Discovery, options: Options, credential: Any, h
     from sage365.graph.client import graph_url_from_env
 
     reader = beta.BetaReader(found.tenant_id, graph_url=graph_url_from_env(options.graph_url), credential=credential,
-                             http=http)
+                             http=http, guard=guard)
     what = f"the application proxy connectors of {found.tenant_id} (Graph beta {beta.CONNECTORS_PATH})"
     try:
         objects = await reader.collection(beta.CONNECTORS_PATH)

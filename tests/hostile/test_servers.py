@@ -247,3 +247,20 @@ def test_a_beta_nextlink_to_another_host_is_not_followed(demo_sandbox, elsewhere
     assert connector["status"] == "error"
     assert "UnexpectedNextLink" in connector["message"]
     assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("is_extra, cause", [
+    (is_exchange, "Exchange Online answered 429 to Get-App"),
+    (is_beta, "Microsoft Graph beta answered 429 to GET /beta/onPremisesPublishingProfiles/applicationProxy/connectors"),
+], ids=["exchange", "beta"])
+def test_an_exchange_or_beta_retry_after_beyond_the_deadline_stops_the_tenant_at_once(demo_sandbox, is_extra, cause):
+    """Their own retries (not kiota's) compare each wait with what is left of the deadline too."""
+    def handler(request: Request) -> Reply | None:
+        if is_extra(request):
+            return Reply(429, {"Retry-After": "25"}, json={"error": {"code": "TooManyRequests", "message": "slow down"}})
+        return None
+
+    server, done = run_against(demo_sandbox, handler, "--tenant-timeout", "20")
+    assert_every_finding_is_an_error_ending(done, f"{cause}; waiting 25 s to retry is more than is left of the tenant "
+                                                  "deadline of 20 s (--tenant-timeout); nothing was checked")
+    assert len(server.received(is_extra)) == 1  # not resent, and stopped without waiting
