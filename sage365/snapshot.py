@@ -40,6 +40,9 @@ class User:
     account_enabled: bool = True
     # Graph refuses assignLicense without it; None: not read (group members) or not set.
     usage_location: str | None = None
+    # mail and the SMTP proxy addresses (read for the declared add-in users only): the forms
+    # in which Exchange may list the user, e.g. in an add-in deployment's UserList.
+    addresses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

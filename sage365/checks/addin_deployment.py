@@ -3,19 +3,22 @@
 Exchange Online holds the deployment as an organization app (Get-App -OrganizationApp),
 found by the catalogue manifest's `<Id>`. It must be deployed, enabled, at the manifest's
 `<Version>`, and provided to exactly the declared users (ProvidedTo SpecificUsers): one
-finding per user, so a waiver can name one UPN, as addin.members does.
+finding per user, so a waiver can name one UPN, as addin.members does. A UserList entry is
+a declared user when it equals the UPN, the mail or any SMTP proxy address that Graph
+returned for that user (case-insensitive): Get-App may list a mailbox by its address.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Mapping
 
 from sage365.catalog import Catalog
 from sage365.checks.base import CheckMetadata
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.manifest import version_key
-from sage365.snapshot import OrganizationApp, Part, Snapshot
+from sage365.snapshot import OrganizationApp, Part, Snapshot, User
 
 METADATA = CheckMetadata(
     id="addin.deployment",
@@ -97,7 +100,8 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
         else:
             manifest = app.addin.info
             deployed = snapshot.organization_apps.get(manifest.id)
-            findings.extend(_deployment(tenant, addin, app.display_name, manifest.id, manifest.version, deployed, lang))
+            findings.extend(_deployment(tenant, addin, app.display_name, manifest.id, manifest.version, deployed, lang,
+                                        snapshot.users))
     return findings
 
 
@@ -108,7 +112,7 @@ def _unreadable(tenant: Tenant, resource: str, reason: str, lang: str, denied: b
 
 
 def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, version: str,
-                deployed: OrganizationApp | None, lang: str) -> list[Finding]:
+                deployed: OrganizationApp | None, lang: str, users: Mapping[str, User]) -> list[Finding]:
     key = addin.app
     expected = f"deployed, enabled, version {version}"
     if deployed is None:
@@ -132,17 +136,25 @@ def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, 
         findings.append(METADATA.finding(tenant, Status.FAIL, key, "everyone", lang, expected="SpecificUsers",
                                          actual="Everyone", app=name))
         return findings
+    # Each declared user's identities: the UPN, and the addresses Graph returned for it.
+    declared = {upn.casefold(): upn for upn in addin.users}
+    owner: dict[str, str] = {}  # identity -> declared UPN (folded); the UPN itself wins a clash
+    for folded in declared:
+        found = users.get(folded.lower())
+        for address in found.addresses if found is not None else ():
+            owner.setdefault(address.casefold(), folded)
+    owner.update({folded: folded for folded in declared})
     provided = {u.casefold(): u for u in deployed.user_list}
-    declared = {u.casefold(): u for u in addin.users}
+    reached = {owner[entry] for entry in provided if entry in owner}
     has, lacks = f"provided {key}", f"not provided {key}"
     for folded, upn in declared.items():
-        ok = folded in provided
+        ok = folded in reached
         findings.append(METADATA.finding(tenant, Status.PASS if ok else Status.FAIL, upn,
                                          "user_pass" if ok else "user_missing", lang, expected=has,
                                          actual=has if ok else lacks, upn=upn, app=name))
-    findings += [METADATA.finding(tenant, Status.FAIL, upn, "user_extra", lang, expected=lacks, actual=has,
-                                  upn=upn, app=name)
-                 for folded, upn in provided.items() if folded not in declared]
+    findings += [METADATA.finding(tenant, Status.FAIL, entry, "user_extra", lang, expected=lacks, actual=has,
+                                  upn=entry, app=name)
+                 for folded, entry in provided.items() if folded not in owner]
     return findings
 
 

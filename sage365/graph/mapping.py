@@ -26,7 +26,19 @@ def user(u: g.User | g.DirectoryObject) -> s.User:
         # administrator; expanded group members come with the default properties only.
         account_enabled=u.accountEnabled is not False,
         usage_location=getattr(u, "usageLocation", None) or None,  # read for the administrator only
+        addresses=smtp_addresses(getattr(u, "mail", None), getattr(u, "proxyAddresses", None)),
     )
+
+
+def smtp_addresses(mail: str | None, proxy_addresses: list[str] | None) -> tuple[str, ...]:
+    """mail, then every SMTP proxy address ("SMTP:" primary, "smtp:" aliases) without its
+    prefix, once each (case-insensitively); X500, SIP and other proxy types are not mail."""
+    found = [mail] if mail else []
+    found += [p[5:] for p in proxy_addresses or () if p[:5].casefold() == "smtp:" and p[5:]]
+    first: dict[str, str] = {}
+    for address in found:
+        first.setdefault(address.casefold(), address)
+    return tuple(first.values())
 
 
 def service_plan(p: g.ServicePlanInfo) -> s.ServicePlan:

@@ -82,7 +82,7 @@ def snapshot_requests(tenant: Tenant, catalog: Catalog) -> list[BatchRequest]:
         chunk = ", ".join(odata_string(u) for u in upns[index : index + FILTER_IN_LIMIT])
         user_filter = _q(f"userPrincipalName in ({chunk})")
         requests.append(BatchRequest(f"users:{index // FILTER_IN_LIMIT}",
-                                     f"/users?$filter={user_filter}&$select={shapes.MEMBER_SELECT}", shapes.User, True))
+                                     f"/users?$filter={user_filter}&$select={shapes.ADDIN_USER_SELECT}", shapes.User, True))
     for app in undeclared_apps(tenant, catalog):
         requests.append(BatchRequest(f"spx:{app.key}",
                                      f"/servicePrincipals(appId='{_q(app.app_id)}')?$select={sp_select}", shapes.ServicePrincipal))

@@ -32,6 +32,9 @@ GROUP_TYPE = "#microsoft.graph.group"
 # usageLocation: Graph refuses to assign a licence without it (the Pulumi gate checks it).
 USER_SELECT = "id,userPrincipalName,displayName,accountEnabled,usageLocation"
 MEMBER_SELECT = "id,userPrincipalName,displayName,accountEnabled"
+# The declared add-in users: their addresses too, as Exchange's Get-App may list a user by
+# an SMTP address rather than the UPN (addin.deployment matches either).
+ADDIN_USER_SELECT = MEMBER_SELECT + ",mail,proxyAddresses"
 SERVICE_PRINCIPAL_SELECT = "id,appId,displayName,accountEnabled,appRoleAssignmentRequired,appRoles"
 ORGANIZATION_SELECT = "id,displayName,verifiedDomains"
 
@@ -71,6 +74,8 @@ class User(Struct):
     # Graph returns accountEnabled only when selected (the administrator's read selects it).
     accountEnabled: bool | None = None
     usageLocation: str | None = None  # an ISO 3166 country code, or null when never set
+    mail: str | None = None  # selected for the declared add-in users only
+    proxyAddresses: list[str] | None = None  # "SMTP:primary", "smtp:alias", "X500:..."; the same
 
 
 class DirectoryObject(Struct):

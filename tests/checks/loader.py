@@ -21,6 +21,7 @@ from sage365.declaration import Tenant, load_tenant
 from sage365.exchange.apps import app_from_json
 from sage365.findings import Finding, Severity, Status
 from sage365.graph.connectors import connector
+from sage365.graph.mapping import smtp_addresses
 from sage365.snapshot import (
     AppRole,
     AppRoleAssignment,
@@ -49,7 +50,8 @@ def tenant(name: str) -> Tenant:
 
 
 def _user(d: dict) -> User:
-    return User(d["id"], d["userPrincipalName"], d.get("displayName", ""), d.get("accountEnabled", True))
+    return User(d["id"], d["userPrincipalName"], d.get("displayName", ""), d.get("accountEnabled", True),
+                addresses=smtp_addresses(d.get("mail"), d.get("proxyAddresses")))
 
 
 def _plan(d: dict) -> ServicePlan:
@@ -87,6 +89,7 @@ def snapshot(data: dict[str, Any], tenant_id: str) -> Snapshot:
     return Snapshot(
         tenant_id=tenant_id,
         administrator=_user(data["administrator"]) if data.get("administrator") else None,
+        users={u["userPrincipalName"].lower(): _user(u) for u in data.get("users", ())},
         administrator_licences=tuple(
             LicenceDetail(d.get("skuId", ""), d["skuPartNumber"], tuple(_plan(p) for p in d.get("servicePlans", ())))
             for d in data.get("administratorLicences", ())

@@ -171,3 +171,21 @@ def test_a_refused_read_without_the_fallback_app_is_refused_not_unreadable(sandb
                                         "identity, and the connector app declared in spec.connector.app to be in "
                                         "the catalogue.")
 
+
+def test_a_deployment_listing_users_by_smtp_address_matches_the_declared_upns(sandbox_server):
+    """Get-App may list mailboxes by address: the batch's users read selects mail and
+    proxyAddresses (no extra request), and addin.deployment matches on them."""
+    raw = demo_with()
+    users = raw["tenants"][CONTOSO]["users"]
+    alice = next(u for u in users if u["userPrincipalName"] == "alice@contoso.fr")
+    alice.update(mail="alice.martin@contoso.fr", proxyAddresses=["SMTP:alice.martin@contoso.fr", "smtp:am@contoso.fr"])
+    raw["tenants"][CONTOSO]["organizationApps"][0]["UserList"] = ["Alice.Martin@contoso.fr", "bob@contoso.fr"]
+    server = sandbox_server(raw)
+    snapshot = read(server)
+    assert snapshot.users["alice@contoso.fr"].addresses == ("alice.martin@contoso.fr", "am@contoso.fr")
+    assert server.stats.requests(CONTOSO, "POST /$batch") == 1
+    assert findings(server, "addin.deployment") == [
+        (Status.PASS, "alice@contoso.fr", "alice@contoso.fr is provided Sage Contact"),
+        (Status.PASS, "bob@contoso.fr", "bob@contoso.fr is provided Sage Contact"),
+        (Status.PASS, "sage-contact", "Sage Contact 1.0.0.0 is deployed and enabled"),
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import asyncio
 from pathlib import Path
 
@@ -92,6 +94,12 @@ CLAIRE = User(ids("3", "0001", 2), "claire@northwind-traders.fr", "Claire Fontai
 DAVID = User(ids("3", "0001", 3), "david@northwind-traders.fr", "David Rousseau")
 
 
+def with_mail(user: User) -> User:
+    """The user as the declared add-in users' read returns it: with its mail (the demo's
+    mail is the UPN; no proxyAddresses)."""
+    return dataclasses.replace(user, addresses=(user.user_principal_name,))
+
+
 def group_assignment(digit: str, assignment_id: str) -> dict:
     """The add-in group's Default Access assignment to Sage Contact (its appRoleAssignedTo)."""
     contact = ids(digit, "0003", 2)
@@ -108,7 +116,7 @@ EXPECTED = {
         global_administrator_ids=frozenset({CONTOSO_ADMIN.id}),
         subscribed_skus=(SubscribedSku(SPB, "SPB", "Enabled", 10, 4, SPB_PLANS),),
         groups={"Sage Contact users": Group(ids("1", "0002", 1), "Sage Contact users", True, (ALICE, BOB))},
-        users={"alice@contoso.fr": ALICE, "bob@contoso.fr": BOB},
+        users={"alice@contoso.fr": with_mail(ALICE), "bob@contoso.fr": with_mail(BOB)},
         app_role_assigned_to=group_assignment("1", "Q29udG9zby1jb250YWN0LWdyb3Vw"),
         **apps("1", True, SBC_SCOPES, ("Q29udG9zby1zYmMtZ3JhcGgtZGVsZWdhdGVk", "Q29udG9zby1jb250YWN0LWdyYXBoLWRlbGVn"),
                "Q29udG9zby1zYmMtVXNlclJlYWRBbGw"),
@@ -141,7 +149,7 @@ EXPECTED = {
         ),
         groups={"Sage Contact - Northwind": Group(ids("3", "0002", 1), "Sage Contact - Northwind", True, (CLAIRE,))},
         # david is declared but not yet a member: found by the users filter all the same.
-        users={"claire@northwind-traders.fr": CLAIRE, "david@northwind-traders.fr": DAVID},
+        users={"claire@northwind-traders.fr": with_mail(CLAIRE), "david@northwind-traders.fr": with_mail(DAVID)},
         app_role_assigned_to=group_assignment("3", "Tm9ydGh3aW5kLWNvbnRhY3QtZ3JvdXA"),
         **apps("3", True, SBC_SCOPES | {"Mail.ReadWrite"},
                ("Tm9ydGh3aW5kLXNiYy1ncmFwaC1kZWxlZ2F0", "Tm9ydGh3aW5kLWNvbnRhY3QtZ3JhcGgtZGVs"),

@@ -36,7 +36,7 @@ def test_the_batch_asks_for_every_part_once(alpha, catalog):
         ("group:0", "/groups?$filter=displayName%20eq%20%27Sage%20Contact%20users%27&$expand=members"),
         ("group:1", "/groups?$filter=displayName%20eq%20%27Someone%27%27s%20group%27&$expand=members"),
         ("users:0", "/users?$filter=userPrincipalName%20in%20%28%27anne%40alpha.fr%27%2C%20%27admin%40alpha.fr%27%29"
-                    "&$select=id,userPrincipalName,displayName,accountEnabled"),
+                    "&$select=id,userPrincipalName,displayName,accountEnabled,mail,proxyAddresses"),
     ]
 
 
