@@ -30,7 +30,8 @@ def test_latency_does_not_serialise_concurrent_requests(sandbox_server):
     start = time.perf_counter()
     answers = run(go)
     assert [r.status_code for r in answers] == [200] * 50
-    assert time.perf_counter() - start < 2.0
+    # Serialised, 50 x 200 ms would take 10 s; concurrent, about 0.2 s (loose bound for loaded machines).
+    assert time.perf_counter() - start < 5.0
 
 
 def test_every_nth_request_is_throttled_and_the_sdk_retries(sandbox_server):

@@ -97,7 +97,8 @@ def test_latency_through_the_sdk(sandbox_server):
         return org[0].display_name, time.perf_counter() - start
 
     name, elapsed = run(go)
-    assert name == "Contoso" and 0.3 <= elapsed < 2.0
+    # The latency fault is applied (lower bound only: an upper bound would time the machine).
+    assert name == "Contoso" and elapsed >= 0.3
 
 
 def test_a_dropped_connection_through_the_sdk(sandbox_server):
