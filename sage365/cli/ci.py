@@ -26,7 +26,7 @@ import typer
 from sage365.files import OutputError, write_atomic
 from sage365.report_file import ReportError, generated_at, load_report, results_of
 
-OIDC_AUDIENCE = "api://AzureADTokenExchange"  # what Entra ID expects of a federated credential
+from sage365.graph.credentials import OIDC_AUDIENCE  # what Entra ID expects of a federated credential
 
 app = typer.Typer(no_args_is_help=True, help="Steps of the GitHub workflows (docs/ci.md).")
 

@@ -17,15 +17,11 @@ never part of a message. azure-identity is imported lazily.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
-from urllib.parse import urlencode
+from typing import Any, Mapping
 
-from sage365.graph.credentials import KIND_ENV, TenantBoundCredential
-
-# Entra ID's audience for federated credentials, as the provider requests GitHub's token with.
-OIDC_AUDIENCE = "api://AzureADTokenExchange"
+# One GitHub token source for drift, export and the gate: fresh tokens, cached until near expiry.
+from sage365.graph.credentials import KIND_ENV, TenantBoundCredential, github_id_token
 
 _TRUE = ("1", "true", "t", "yes")
 
@@ -148,30 +144,6 @@ def problems(auth: ProviderAuth, env: Mapping[str, str], tenant_id: str) -> list
     return found
 
 
-def github_assertion(request_url: str, request_token: str, *, get: Callable[..., Any] | None = None) -> Callable[[], str]:
-    """A function returning a fresh GitHub Actions OIDC token for Entra ID's audience.
-
-    Written here because azure-identity has no GitHub Actions credential: the provider calls
-    the same endpoint (ACTIONS_ID_TOKEN_REQUEST_URL + `audience`, bearer
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN). Called on each token request: GitHub's tokens live minutes.
-    """
-
-    def assertion() -> str:
-        import httpx
-
-        fetch = get or httpx.get
-        separator = "&" if "?" in request_url else "?"
-        response = fetch(f"{request_url}{separator}{urlencode({'audience': OIDC_AUDIENCE})}",
-                         headers={"Authorization": f"Bearer {request_token}", "Accept": "application/json"}, timeout=30)
-        response.raise_for_status()
-        value = json.loads(response.text).get("value")
-        if not value:
-            raise ValueError("GitHub's OIDC endpoint answered without a token")
-        return value
-
-    return assertion
-
-
 def credential(auth: ProviderAuth, tenant_id: str) -> TenantBoundCredential:
     """The azure-identity credential that signs in as `auth` does, bound to `tenant_id`.
 
@@ -194,7 +166,7 @@ def credential(auth: ProviderAuth, tenant_id: str) -> TenantBoundCredential:
                 tenant_id=tenant_id, client_id=auth.client_id, token_file_path=auth.oidc_token_file_path)
         elif auth.oidc_source == "request":
             inner = identity.ClientAssertionCredential(
-                tenant_id, auth.client_id, github_assertion(auth.oidc_request_url or "", auth.oidc_request_token or ""))
+                tenant_id, auth.client_id, github_id_token(auth.oidc_request_url or "", auth.oidc_request_token or ""))
         else:
             raise ValueError("OIDC needs a token, a token file or GitHub's token request variables")
     elif auth.method == "msi":

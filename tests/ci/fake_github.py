@@ -5,8 +5,10 @@ token endpoint, over real HTTP on 127.0.0.1, in GitHub's JSON shapes and paginat
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -25,6 +27,21 @@ class State:
     requests: list[tuple[str, str]] = field(default_factory=list)
     per_page_cap: int = 100
     next_number: int = 1
+    # None: the OIDC endpoint answers OIDC_VALUE; a number: a JWT living that many seconds
+    # (GitHub's live 300 s) from `clock`, numbered in its jti ("id-1", "id-2", ...).
+    oidc_lifetime: int | None = None
+    clock: object = time.time
+    oidc_issued: list[str] = field(default_factory=list)
+
+    def id_token(self) -> str:
+        now = int(self.clock())
+        claims = {"iss": "https://token.actions.githubusercontent.com", "aud": "api://AzureADTokenExchange",
+                  "sub": "repo:partner/fleet:environment:sage365-read", "jti": f"id-{len(self.oidc_issued) + 1}",
+                  "nbf": now - 5, "iat": now, "exp": now + self.oidc_lifetime}
+        part = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).rstrip(b"=").decode()  # noqa: E731
+        token = f"{part({'typ': 'JWT', 'alg': 'RS256'})}.{part(claims)}.c2lnbmF0dXJl"
+        self.oidc_issued.append(token)
+        return token
 
     def add_issue(self, title: str, body: str, labels: list[str], state: str = "open", pull_request: bool = False) -> int:
         number = self.next_number
@@ -69,7 +86,8 @@ class FakeGitHub:
                         return self._send(401, {"message": "Bad credentials"})
                     if query.get("audience") != ["api://AzureADTokenExchange"] or query.get("api-version") != ["2.0"]:
                         return self._send(400, {"message": f"bad query {url.query}"})
-                    return self._send(200, {"count": 1, "value": OIDC_VALUE})
+                    value = OIDC_VALUE if state.oidc_lifetime is None else state.id_token()
+                    return self._send(200, {"count": 1, "value": value})
                 if self.headers.get("Authorization") != f"Bearer {TOKEN}":
                     return self._send(401, {"message": "Bad credentials"})
                 if self.headers.get("X-GitHub-Api-Version") != "2022-11-28":

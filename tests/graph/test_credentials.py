@@ -21,7 +21,7 @@ def test_kind_follows_the_environment():
     assert credential_kind({"AZURE_FEDERATED_TOKEN_FILE": "/t", "AZURE_CLIENT_CERTIFICATE_PATH": "/c"}) == "workload"
     assert credential_kind({"AZURE_CLIENT_CERTIFICATE_PATH": "/c"}) == "certificate"
     assert credential_kind({"SAGE365_CREDENTIAL": "Default", "AZURE_FEDERATED_TOKEN_FILE": "/t"}) == "default"
-    with pytest.raises(CredentialError, match="SAGE365_CREDENTIAL='kerberos': expected one of default, workload, certificate"):
+    with pytest.raises(CredentialError, match="SAGE365_CREDENTIAL='kerberos': expected one of default, github, workload, certificate"):
         credential_kind({"SAGE365_CREDENTIAL": "kerberos"})
 
 

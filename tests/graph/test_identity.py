@@ -80,30 +80,6 @@ def test_the_credential_matches_the_method(tmp_path):
         identity.credential(ProviderAuth(use_oidc=True, oidc_token="x"), TENANT)
 
 
-class _Response:
-    def __init__(self, text: str) -> None:
-        self.text = text
-
-    def raise_for_status(self) -> None:
-        return None
-
-
-def test_github_assertion_asks_for_entra_ids_audience():
-    calls = []
-
-    def get(url, headers, timeout):
-        calls.append((url, headers, timeout))
-        return _Response('{"count": 1, "value": "eyJ.github.token"}')
-
-    fetch = identity.github_assertion("https://pipelines.example/idtoken?api-version=2.0", "bearer-token", get=get)
-    assert fetch() == "eyJ.github.token"
-    assert calls == [("https://pipelines.example/idtoken?api-version=2.0&audience=api%3A%2F%2FAzureADTokenExchange",
-                      {"Authorization": "Bearer bearer-token", "Accept": "application/json"}, 30)]
-    empty = identity.github_assertion("https://x/", "t", get=lambda *a, **k: _Response("{}"))
-    with pytest.raises(ValueError, match="without a token"):
-        empty()
-
-
 def test_a_certificate_comes_first_as_in_the_provider():
     auth = identity.resolve({"clientId": CLIENT, "clientCertificatePath": "/run/cert.pfx", "useOidc": "true"},
                             {"ARM_CLIENT_CERTIFICATE_PASSWORD": "pfx-secret"})
