@@ -128,7 +128,7 @@ def test_azure_sign_in_is_oidc_only_and_secrets_are_the_two_named_ones():
             if "AZURE_CLIENT_ID" in env or "ARM_CLIENT_ID" in env:
                 assert job["permissions"].get("id-token") == "write", (path.name, job_id)
             if "AZURE_CLIENT_ID" in env:  # `sage365 drift`, without Pulumi: azure-identity's variables
-                assert env["AZURE_FEDERATED_TOKEN_FILE"] == "${{ runner.temp }}/oidc-token"
+                assert "AZURE_FEDERATED_TOKEN_FILE" not in env, (path.name, job_id)  # fresh tokens, no file
                 assert not any(name.startswith("ARM_") for name in env), (path.name, job_id)
             if "ARM_CLIENT_ID" in env:
                 # Pulumi: one identity, the provider's own variables; the gate resolves the same ones.
@@ -136,19 +136,28 @@ def test_azure_sign_in_is_oidc_only_and_secrets_are_the_two_named_ones():
                 assert not any(name.startswith("AZURE_") for name in env), (path.name, job_id)
 
 
-def test_the_oidc_token_file_is_written_only_for_drift_and_pulumi_steps_never_see_it():
-    """The provider and the preview gate fetch the job's OIDC token themselves (fresh for each
-    Entra ID token); only `sage365 drift`, which runs without Pulumi, reads a token file."""
-    where = {}
+def test_no_job_writes_the_oidc_token_to_a_file():
+    """GitHub's ID tokens live 5 minutes: the provider, the preview gate and `sage365 drift`
+    fetch the job's token themselves, fresh for each Entra ID token; no step writes or reads a file."""
     for path in FILES:
-        for job_id, job, step in steps(load(path)):
-            if "ci oidc-token" in step.get("run", ""):
-                where[(path.name, job_id)] = [s.get("env", {}).get("AZURE_FEDERATED_TOKEN_FILE") for s in job["steps"]
-                                              if "sage365 drift " in s.get("run", "")]
-            if step.get("uses", "").startswith("pulumi/actions@") or "preview-stacks" in step.get("run", ""):
-                assert "oidc-token" not in str(step.get("env", {})), (path.name, job_id)
-    assert where == {("pull-request.yml", "drift"): ["${{ runner.temp }}/oidc-token"],
-                     ("nightly.yml", "drift"): ["${{ runner.temp }}/oidc-token"]}
+        for job_id, _job, step in steps(load(path)):
+            assert "oidc-token" not in step.get("run", "") + str(step.get("env", {})), (path.name, job_id)
+
+
+def test_graph_reads_fetch_fresh_github_tokens_never_a_token_file():
+    """GitHub's ID tokens live 5 minutes: `sage365 drift`/`export` ask GitHub for one per exchange
+    (ACTIONS_ID_TOKEN_REQUEST_*), so no job reading Graph with sage365 writes one to a file."""
+    readers = []
+    for path in FILES:
+        workflow = load(path)
+        for job_id, job, step in steps(workflow):
+            if re.search(r"\.venv/bin/sage365 (drift|export)\b", step.get("run", "")):
+                readers.append((path.name, job_id))
+                assert "AZURE_FEDERATED_TOKEN_FILE" not in step.get("env", {}), (path.name, job_id)
+                assert step["env"]["AZURE_CLIENT_ID"] == "${{ vars.SAGE365_READ_CLIENT_ID }}", (path.name, job_id)
+                assert job["permissions"]["id-token"] == "write", (path.name, job_id)
+                assert not any("ci oidc-token" in other.get("run", "") for other in job["steps"]), (path.name, job_id)
+    assert readers == [("nightly.yml", "drift"), ("pull-request.yml", "drift")]
 
 
 def test_pulumi_runs_preview_or_up_never_destroy():
@@ -224,7 +233,7 @@ def invocations() -> list[tuple[str, list[str]]]:
 
 def test_invocations_are_found():
     commands = sorted({" ".join(argv[:2] if argv[0] in GROUPS else argv[:1]) for _, argv in invocations()})
-    assert commands == ["affected", "ci drift-issues", "ci oidc-token", "ci preview-stacks", "ci render", "drift",
+    assert commands == ["affected", "ci drift-issues", "ci preview-stacks", "ci render", "drift",
                         "stacks check", "validate"]
 
 
