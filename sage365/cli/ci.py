@@ -4,8 +4,9 @@
 - `render`: a saved JSON drift report in another format (read the tenants once, render many);
 - `preview-stacks`: `pulumi preview` for a batch of stacks in one job (fleets past GitHub's
   256 jobs per matrix), with a Markdown summary;
-- `oidc-token`: the job's GitHub OIDC token written to a file for azure-identity
-  (AZURE_FEDERATED_TOKEN_FILE), so the drift engine and the preview gate sign in with OIDC.
+- `oidc-token`: the job's GitHub OIDC token written to a file (AZURE_FEDERATED_TOKEN_FILE) for a
+  tool that needs one; it expires within minutes. `drift`/`export` and the preview gate do not
+  need it: they ask GitHub for a fresh token per exchange (sage365.graph.credentials).
 Logic lives in sage365.drift_issues and sage365.github_api; this module prints and exits.
 """
 
