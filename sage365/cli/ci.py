@@ -25,9 +25,8 @@ from typing import Optional
 import typer
 
 from sage365.files import OutputError, write_atomic
-from sage365.report_file import ReportError, generated_at, load_report, results_of
-
 from sage365.graph.credentials import OIDC_AUDIENCE  # what Entra ID expects of a federated credential
+from sage365.report_file import ReportError, generated_at, load_report, results_of
 
 app = typer.Typer(no_args_is_help=True, help="Steps of the GitHub workflows (docs/ci.md).")
 
