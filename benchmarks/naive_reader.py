@@ -64,10 +64,10 @@ async def read_tenant_naively(tenant: Tenant, catalog: Catalog, graph_url: str) 
                 objects += 1 + len((await client.groups.by_group_id(str(group.id)).members.get()).value)
     finally:
         await http.aclose()
-    return objects + await _read_beyond_graph(tenant, graph_url)
+    return objects + await _read_beyond_graph(tenant, catalog, graph_url)
 
 
-async def _read_beyond_graph(tenant: Tenant, graph_url: str) -> int:
+async def _read_beyond_graph(tenant: Tenant, catalog: Catalog, graph_url: str) -> int:
     """Exchange's organization apps and Graph beta's connectors, for tenants that need them."""
     from sage365.exchange import client as exchange
     from sage365.graph import connectors as beta
@@ -82,5 +82,14 @@ async def _read_beyond_graph(tenant: Tenant, graph_url: str) -> int:
         async with httpx.AsyncClient(transport=make_transport()) as http:  # as Exchange's own client
             reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=None, http=http)
             group = tenant.connector.connector_group if tenant.connector else None
-            objects += len(await beta.read_connectors(reader, group))
+            try:
+                objects += len(await beta.read_connectors(reader, group))
+            except beta.BetaError as exc:
+                if exc.status != 403:
+                    raise
+                # Refused app-only, as Microsoft documents: the connector app's sign-ins, as sage365 does.
+                app = catalog.apps.get(tenant.connector.app) if tenant.connector else None
+                if app is not None:
+                    await beta.read_sign_in(reader, app.app_id)
+                    objects += 1
     return objects
