@@ -18,12 +18,12 @@ import re
 import shutil
 import subprocess
 import sys
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from sage365.cli.options import Format
 from sage365.files import OutputError, write_atomic
 from sage365.graph.credentials import OIDC_AUDIENCE  # what Entra ID expects of a federated credential
 from sage365.report_file import ReportError, generated_at, load_report, results_of
@@ -93,14 +93,6 @@ def drift_issues(
         client.close()
     if not actions:
         typer.echo("issues already match the report")
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    html = "html"
 
 
 @app.command("render")

@@ -19,7 +19,7 @@ from typing import Callable, Optional
 import typer
 
 from sage365.catalog import DEFAULT_CATALOG, load_catalog
-from sage365.cli.options import graph_url_option, parse_today, tenant_paths
+from sage365.cli.options import Format, graph_url_option, parse_today, tenant_paths
 from sage365.declaration import DeclarationError, Tenant, load_tenant
 from sage365.files import OutputError, check_output, write_atomic
 from sage365.findings import TenantResult, exit_code
@@ -29,14 +29,6 @@ PROGRESS_THRESHOLD = 10  # fewer tenants than this finish before a bar would be 
 # Each tenant in flight holds a client, a credential and up to 20 connections: past a few
 # hundred, a run exhausts file descriptors and Graph's per-app throttling long before it goes faster.
 MAX_CONCURRENCY = 256
-
-
-class Format(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    junit = "junit"
-    html = "html"
 
 
 class Lang(str, Enum):

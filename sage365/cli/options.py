@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import os
 import re
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 from urllib.parse import urlsplit
@@ -106,3 +107,13 @@ def _is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+class Format(str, Enum):
+    """The report formats of `drift` and `ci render`."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    junit = "junit"
+    html = "html"

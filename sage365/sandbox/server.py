@@ -217,12 +217,7 @@ class SandboxServer:
         endpoint = "POST /$batch" if path == "/$batch" else (router.endpoint(method, path) if path else f"{method} (unknown)")
         if version == BETA:
             endpoint = endpoint.replace(" /", " /beta/", 1)
-        self.stats.count_request(known_tenant, endpoint)
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        fault = self.injector.decide(known_tenant, endpoint)
-        if fault is not None:
-            self.stats.count_fault(fault.value)
+        fault = await self._admit(known_tenant, endpoint)
         if fault is Fault.DROP:
             return None
         try:
@@ -247,22 +242,14 @@ class SandboxServer:
             resp = Response(exc.status, exc.body(request_id), dict(exc.headers))
         except Exception:  # noqa: BLE001 (a sandbox bug: Graph's 500, never a traceback to the client)
             resp = Response(500, internal_error(f"{method} {raw_path}").body(request_id))
-        payload = _json(resp.body) if resp.body is not None else b""
-        if fault is Fault.MALFORMED and payload:
-            payload = payload[: max(1, len(payload) // 2)]
-        return resp.status, resp.headers, payload
+        return self._answer(resp, fault)
 
     async def _exchange(self, method: str, raw_path: str, url_tenant: str, headers: dict[str, str],
                         params: dict[str, str], body: bytes, tenant_id: str | None) -> tuple[int, dict[str, str], bytes] | None:
         """Exchange Online's InvokeCommand (routes_exchange), with the same counters and faults."""
         endpoint = routes_exchange.ENDPOINT
         known_tenant = tenant_id if tenant_id in self.state.tenants else None
-        self.stats.count_request(known_tenant, endpoint)
-        if self.faults.latency_ms:
-            await asyncio.sleep(self.faults.latency_ms / 1000)
-        fault = self.injector.decide(known_tenant, endpoint)
-        if fault is not None:
-            self.stats.count_fault(fault.value)
+        fault = await self._admit(known_tenant, endpoint)
         if fault is Fault.DROP:
             return None
         try:
@@ -280,6 +267,21 @@ class SandboxServer:
         except Exception:  # noqa: BLE001 (a sandbox bug: a 500, never a traceback to the client)
             error = internal_error(f"{method} {raw_path}")
             resp = Response(500, routes_exchange.exchange_error(500, error.code, error.message))
+        return self._answer(resp, fault)
+
+    async def _admit(self, known_tenant: str | None, endpoint: str) -> Fault | None:
+        """What every request goes through, Graph's or Exchange's: counted, delayed, maybe faulted."""
+        self.stats.count_request(known_tenant, endpoint)
+        if self.faults.latency_ms:
+            await asyncio.sleep(self.faults.latency_ms / 1000)
+        fault = self.injector.decide(known_tenant, endpoint)
+        if fault is not None:
+            self.stats.count_fault(fault.value)
+        return fault
+
+    @staticmethod
+    def _answer(resp: Response, fault: Fault | None) -> tuple[int, dict[str, str], bytes]:
+        """The response's bytes; a malformed-body fault cuts them in half."""
         payload = _json(resp.body) if resp.body is not None else b""
         if fault is Fault.MALFORMED and payload:
             payload = payload[: max(1, len(payload) // 2)]
