@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -43,6 +43,16 @@ def _env(command: str, name: str) -> str:
     return value
 
 
+def _load(command: str, report: Path) -> dict[str, Any]:
+    """Read and validate a saved JSON drift report, or fail with one line naming the file."""
+    try:
+        return load_report(report.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _fail(command, f"{report}: {exc.strerror}") from None
+    except ReportError as exc:
+        raise _fail(command, f"{report}: {exc}") from None
+
+
 @app.command("drift-issues")
 def drift_issues(
     report: Path = typer.Option(..., "--report", help="A drift report: sage365 drift --format json --output FILE."),
@@ -57,12 +67,7 @@ def drift_issues(
     from sage365.drift_issues import load_previews, plan
     from sage365.github_api import GitHubError, IssuesClient  # httpx: only when the command runs
 
-    try:
-        loaded = load_report(report.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _fail("drift-issues", f"{report}: {exc.strerror}") from None
-    except ReportError as exc:
-        raise _fail("drift-issues", f"{report}: {exc}") from None
+    loaded = _load("drift-issues", report)
     previews: dict[str, int] = {}
     if preview_results is not None and preview_results.is_dir():  # no folder: no refresh ran
         try:
@@ -104,12 +109,7 @@ def render(
     """Render a saved JSON drift report as table, markdown, junit or html. Exit with the report's own code: 0, 1 drift, 2 error."""
     from sage365 import reports
 
-    try:
-        loaded = load_report(report.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise _fail("render", f"{report}: {exc.strerror}") from None
-    except ReportError as exc:
-        raise _fail("render", f"{report}: {exc}") from None
+    loaded = _load("render", report)
     text = reports.render(fmt.value, results_of(loaded), lang=loaded["lang"], generated_at=generated_at(loaded))
     if output is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
