@@ -18,10 +18,10 @@ from typing import Callable, Optional
 
 import typer
 
-from sage365.catalog import DEFAULT_CATALOG, load_catalog
-from sage365.cli.options import Format, graph_url_option, parse_today, tenant_paths
+from sage365.catalog import DEFAULT_CATALOG
+from sage365.cli.options import Format, catalog_option, graph_url_option, output_option, parse_today, tenant_paths
 from sage365.declaration import DeclarationError, Tenant, load_tenant
-from sage365.files import OutputError, check_output, write_atomic
+from sage365.files import OutputError, write_atomic
 from sage365.findings import TenantResult, exit_code
 from sage365.validation import duplicate_problems
 
@@ -100,18 +100,10 @@ def drift(
     """Report drift between live tenants and their declarations. Exit 0 compliant, 1 drift, 2 error."""
     day = parse_today(today)
     graph_url = graph_url_option("drift", graph_url)
-    if output is not None:  # refused now, not after every tenant has been read
-        try:
-            check_output(output)
-        except OutputError as exc:
-            raise _fail(f"--output {exc}") from None
+    if output is not None:
+        output_option("drift", "--output", output)
     tenants = load_tenants(paths)
-    try:
-        loaded_catalog = load_catalog(catalog)
-    except DeclarationError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise _fail("the catalogue cannot be used: nothing was read") from None
+    loaded_catalog = catalog_option("drift", catalog)
 
     from sage365 import engine, reports  # msgraph comes in with the engine's first read
 

@@ -14,10 +14,9 @@ from typing import Callable, Optional
 
 import typer
 
-from sage365.catalog import DEFAULT_CATALOG, Catalog, load_catalog
-from sage365.cli.options import graph_url_option
-from sage365.declaration import DeclarationError
-from sage365.files import OutputError, check_output, write_atomic
+from sage365.catalog import DEFAULT_CATALOG, Catalog
+from sage365.cli.options import catalog_option, graph_url_option, output_option
+from sage365.files import OutputError, write_atomic
 from sage365.text import visible
 from sage365.yamlsafe import Problem
 
@@ -158,16 +157,8 @@ def export(
         raise _fail(f"--output {output}: not a folder")
     graph_url = graph_url_option("export", graph_url)
     if snapshot is not None:
-        try:
-            check_output(snapshot)  # a folder, a FIFO or a missing folder is refused before any tenant is read
-        except OutputError as exc:
-            raise _fail(f"--snapshot {exc}") from None
-    try:
-        loaded = load_catalog(catalog)
-    except DeclarationError as exc:
-        for problem in exc.problems:
-            typer.echo(str(problem), err=True)
-        raise _fail("the catalogue cannot be used: nothing was read") from None
+        output_option("export", "--snapshot", snapshot)
+    loaded = catalog_option("export", catalog)
 
     from sage365.onboarding import export as engine
 

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import typer
 
-from sage365.declaration import tenant_files
+from sage365.catalog import Catalog, load_catalog
+from sage365.declaration import DeclarationError, tenant_files
+from sage365.files import OutputError, check_output
 from sage365.text import visible
 
 GRAPH_URL_ENV = "SAGE365_GRAPH_URL"  # as sage365.graph.client's, without importing msgraph here
@@ -45,6 +47,27 @@ def tenant_paths(command: str, paths: Optional[list[Path]]) -> list[Path]:
         typer.echo(f"sage365 {command}: no tenant files (*.yaml) in {', '.join(map(str, paths))}", err=True)
         raise typer.Exit(2)
     return files
+
+
+def catalog_option(command: str, path: Path) -> Catalog:
+    """--catalog loaded, or every problem in it on stderr and exit 2 before any tenant is read."""
+    try:
+        return load_catalog(path)
+    except DeclarationError as exc:
+        for problem in exc.problems:
+            typer.echo(str(problem), err=True)
+        typer.echo(f"sage365 {command}: the catalogue cannot be used: nothing was read", err=True)
+        raise typer.Exit(2) from None
+
+
+def output_option(command: str, option: str, path: Path) -> None:
+    """A file to write at the end, refused now (a folder, a FIFO, a missing folder), not after every
+    tenant has been read: exit 2."""
+    try:
+        check_output(path)
+    except OutputError as exc:
+        typer.echo(f"sage365 {command}: {option} {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def graph_url_option(command: str, value: Optional[str]) -> Optional[str]:
