@@ -48,6 +48,15 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(parts + [0] * (4 - len(parts)))
 
 
+def reported_version_key(version: str) -> tuple[int, ...]:
+    """version_key of a version a service reported, or () when it is not a dotted version:
+    () sorts below every version and equals none, so an unreadable version never passes."""
+    try:
+        return version_key(version)
+    except ValueError:
+        return ()
+
+
 def is_version(text: str) -> bool:
     return bool(_VERSION.match(text.strip()))
 

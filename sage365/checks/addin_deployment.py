@@ -17,7 +17,7 @@ from sage365.catalog import Catalog
 from sage365.checks.base import CheckMetadata
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
-from sage365.manifest import version_key
+from sage365.manifest import reported_version_key, version_key
 from sage365.snapshot import OrganizationApp, Part, Snapshot, User
 
 METADATA = CheckMetadata(
@@ -126,7 +126,7 @@ def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, 
     if not deployed.enabled:
         findings.append(METADATA.finding(tenant, Status.FAIL, key, "disabled", lang, expected="enabled",
                                          actual="disabled", app=name))
-    if not deployed.version or version_key_or_none(deployed.version) != version_key(version):
+    if not deployed.version or reported_version_key(deployed.version) != version_key(version):
         findings.append(METADATA.finding(tenant, Status.FAIL, key, "version", lang, expected=version,
                                          actual=actual_version, app=name, deployed=actual_version, manifest=version))
     if not findings:
@@ -156,10 +156,3 @@ def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, 
                                   upn=entry, app=name)
                  for folded, entry in provided.items() if folded not in owner]
     return findings
-
-
-def version_key_or_none(text: str) -> tuple[int, ...] | None:
-    try:
-        return version_key(text)
-    except ValueError:
-        return None

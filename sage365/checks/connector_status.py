@@ -16,7 +16,7 @@ from sage365.checks.addin_deployment import NOT_READ
 from sage365.checks.base import CheckMetadata
 from sage365.declaration import ConnectorDeclaration, Tenant
 from sage365.findings import Finding, Severity, Status
-from sage365.manifest import version_key
+from sage365.manifest import reported_version_key, version_key
 from sage365.snapshot import Connector, Part, Snapshot
 
 METADATA = CheckMetadata(
@@ -121,11 +121,11 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     minimum = declared.minimum_version
     recent = [c for c in active if minimum is None or _at_least(c.version, minimum)]
     if not recent:
-        newest = max(active, key=lambda c: _key(c.version))
+        newest = max(active, key=lambda c: reported_version_key(c.version))
         return [METADATA.finding(tenant, Status.FAIL, resource, "outdated", lang, expected=f">= {minimum}",
                                  actual=newest.version or "unknown", which=which, version=newest.version or "unknown",
                                  minimum=minimum)]
-    best = max(recent, key=lambda c: _key(c.version))
+    best = max(recent, key=lambda c: reported_version_key(c.version))
     expected = "active" + (f", >= {minimum}" if minimum else "")
     return [METADATA.finding(tenant, Status.PASS, resource, "active", lang, expected=expected, actual=expected,
                              machine=best.machine_name, version=best.version or "unknown")]
@@ -166,13 +166,6 @@ def _matches(connector: Connector, declared: ConnectorDeclaration) -> bool:
     return have == want or have.split(".", 1)[0] == want
 
 
-def _key(version: str) -> tuple[int, ...]:
-    try:
-        return version_key(version)
-    except ValueError:
-        return ()
-
-
 def _at_least(version: str, minimum: str) -> bool:
-    key = _key(version)
+    key = reported_version_key(version)
     return bool(key) and key >= version_key(minimum)
