@@ -44,12 +44,13 @@ class GateSettings:
     @classmethod
     def from_config(cls, config: pulumi.Config, azuread_config: pulumi.Config | None = None) -> GateSettings:
         azuread_config = azuread_config or pulumi.Config("azuread")
+        graph_url = config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV) or None
         return cls(
             skip=bool(config.get_bool("skipGate")),
-            graph_url=config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV) or None,
+            graph_url=graph_url,
             premium_sku_id=(config.get("premiumSkuId") or "").lower() or None,
             deploy_addins=bool(config.get_bool("deployAddins")),
-            exchange_url=_exchange_url(config.get("exchangeUrl"), config.get("graphUrl") or os.environ.get(GRAPH_URL_ENV)),
+            exchange_url=_exchange_url(config.get("exchangeUrl"), graph_url),
             auth=identity.resolve({k: azuread_config.get(k) for k in AUTH_KEYS}, os.environ),
         )
 
