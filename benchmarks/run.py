@@ -9,6 +9,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = [
     ["validate_fleet.py", "--tenants", "2000"],
+    ["load_speed.py", "--tenants", "300", "--runs", "5"],
     ["drift_fleet.py", "--tenants", "1000", "--concurrency", "64", "--latency-ms", "50"],
     ["export_fleet.py", "--tenants", "200", "--concurrency", "64", "--latency-ms", "50"],
 ]

@@ -113,14 +113,23 @@ def read_text(path: Path, max_bytes: int = MAX_BYTES) -> str:
         raise YamlError(Problem(name, line, column, f"not UTF-8: byte 0x{raw[exc.start]:02x}")) from None
     if text.startswith("\ufeff"):
         text = text[1:]
-    for number, line_text in enumerate(text.split("\n"), start=1):
-        if "\t" in line_text:
-            raise YamlError(Problem(name, number, line_text.index("\t") + 1, "tab character: indent with spaces"))
-        bad = _NOT_PRINTABLE.search(line_text)
-        if bad:
-            raise YamlError(Problem(name, number, bad.start() + 1, f"control character U+{ord(bad.group()):04X} is "
-                                    "not allowed in YAML: write it as an escape in a double-quoted string"))
+    # The first line holding a tab or a control character is reported, the tab first when a
+    # line holds both: searched in the whole text at once, not line by line (a tenant file's cost).
+    tab = text.find("\t")
+    bad = _NOT_PRINTABLE.search(text)
+    if tab >= 0 and (bad is None or text.count("\n", 0, tab) <= text.count("\n", 0, bad.start())):
+        line, column = _line_column(text, tab)
+        raise YamlError(Problem(name, line, column, "tab character: indent with spaces"))
+    if bad is not None:
+        line, column = _line_column(text, bad.start())
+        raise YamlError(Problem(name, line, column, f"control character U+{ord(bad.group()):04X} is "
+                                "not allowed in YAML: write it as an escape in a double-quoted string"))
     return text
+
+
+def _line_column(text: str, index: int) -> tuple[int, int]:
+    """1-based line and column of text[index], lines split at '\\n'."""
+    return text.count("\n", 0, index) + 1, index - (text.rfind("\n", 0, index) + 1) + 1
 
 
 def _read_bytes(path: Path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
@@ -170,43 +179,44 @@ def load(path: Path, *, aliases: bool = False, max_bytes: int = MAX_BYTES) -> Do
     """Parse one YAML file strictly into a Document. `aliases`: allow anchors, aliases and
     `<<` merge keys (sandbox states), each alias built as a copy, MAX_VALUES in all."""
     name = str(path)
-    text = read_text(path, max_bytes)
+    return parse(name, read_text(path, max_bytes), aliases=aliases)
+
+
+def parse(name: str, text: str, *, aliases: bool = False, compose: bool = False) -> Document:
+    """`text` (as read_text returns it) parsed strictly into a Document named `name`.
+
+    Without aliases (declarations) the data and positions are built in the one pass over
+    libyaml's events that checks them; with aliases (sandbox states) the events are checked
+    first, then PyYAML's composer builds the node tree that _Builder expands. `compose=True`
+    takes the second way without aliases too: both give the same Document or the same
+    problem (tests/declaration/test_yamlsafe.py holds them to it).
+    """
     loader = _Loader(text)
     try:
-        # Refuse anchors and aliases from the event stream, before anything is built,
-        # so an alias bomb costs nothing.
-        # The event stream is read without recursion; nesting and number sizes are bounded
-        # here, before the (recursive) composer or int() ever sees them.
-        depth = 0
-        for event in yaml.parse(text, Loader=_Loader):
-            if not aliases and (isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None)):
-                line, column = _mark(event.start_mark)
-                raise YamlError(Problem(name, line, column, "YAML anchors and aliases are not allowed"))
-            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-                depth += 1
-                if depth > MAX_DEPTH:
-                    line, column = _mark(event.start_mark)
-                    raise YamlError(Problem(name, line, column, f"nested more than {MAX_DEPTH} levels deep"))
-            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-                depth -= 1
-            elif (isinstance(event, yaml.ScalarEvent) and not event.style  # plain: '' (libyaml) or None
-                  and len(event.value) > MAX_NUMBER_LENGTH and _NUMBER.fullmatch(event.value)):
-                line, column = _mark(event.start_mark)
-                raise YamlError(Problem(name, line, column, f"a number of {len(event.value)} characters: at most "
-                                        f"{MAX_NUMBER_LENGTH} (quote it if it is text)"))
-        node = loader.get_single_node()
-        if node is None:
-            raise YamlError(Problem(name, 1, 1, "empty file"))
-        positions: dict[DataPath, tuple[int, int]] = {(): _mark(node.start_mark)}
-        limit = max(MIN_VALUES, VALUES_PER_BYTE * len(text))
-        data = _Builder(name, loader, positions, aliases, limit).build(node, ())
+        if aliases or compose:
+            # Refuse anchors and aliases from the event stream, before anything is built,
+            # so an alias bomb costs nothing. Nesting and number sizes are bounded here,
+            # before the (recursive) composer or int() ever sees them.
+            _Events(name, text, loader, aliases, build=False).run()
+            composer = _Loader(text)
+            try:
+                node = composer.get_single_node()
+                if node is None:
+                    raise YamlError(Problem(name, 1, 1, "empty file"))
+                positions: dict[DataPath, tuple[int, int]] = {(): _mark(node.start_mark)}
+                limit = max(MIN_VALUES, VALUES_PER_BYTE * len(text))
+                data = _Builder(name, composer, positions, aliases, limit).build(node, ())
+            finally:
+                composer.dispose()
+        else:
+            data, positions = _Events(name, text, loader, aliases, build=True).run()
     except YamlError:
         raise
     except yaml.MarkedYAMLError as exc:
         line, column = _mark(exc.problem_mark or exc.context_mark)
         problem = exc.problem or exc.context or "invalid YAML"
         if "expected a single document" in str(exc.context or ""):
-            problem = "more than one YAML document: one tenant per file"
+            problem = _SECOND_DOCUMENT
         raise YamlError(Problem(name, line, column, problem)) from None
     except yaml.YAMLError as exc:
         raise YamlError(Problem(name, 1, 1, f"invalid YAML: {exc}")) from None
@@ -215,6 +225,168 @@ def load(path: Path, *, aliases: bool = False, max_bytes: int = MAX_BYTES) -> Do
     finally:
         loader.dispose()
     return Document(name, data, positions)
+
+
+_SECOND_DOCUMENT = "more than one YAML document: one tenant per file"
+
+
+def _construct(name: str, loader: Any, node: yaml.ScalarNode) -> Any:
+    """The scalar's value as PyYAML's safe constructor makes it. An explicit tag on a value
+    it does not fit (`!!bool x`, an empty `!!int`) ends there in a KeyError or IndexError,
+    not a YAMLError: said here as one positioned line."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except LookupError:
+        line, column = _mark(node.start_mark)
+        raise YamlError(Problem(name, line, column, f"{node.value!r} cannot be read as {node.tag}")) from None
+_STR = "tag:yaml.org,2002:str"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_NO_KEY = object()  # a mapping waiting for its next key
+
+
+class _Events:
+    """One pass over libyaml's events: the stream checks (anchors, nesting, number sizes) and,
+    with `build`, the data and positions _Builder would make of the composed tree.
+
+    Why by hand: composing PyYAML's node tree and walking it again cost as much as parsing;
+    building from the events that are read anyway for the checks makes one pass of three.
+    What _Builder would refuse (a duplicate key, a key that is not a plain string, a value
+    that cannot be constructed) is kept and raised only once the whole stream has passed
+    the checks and proved a single document, so every file gets the problem it got when
+    the checks, the composer and _Builder ran in turn.
+    """
+
+    def __init__(self, name: str, text: str, loader: Any, aliases: bool, *, build: bool) -> None:
+        self.name, self.text, self.loader, self.aliases, self.build = name, text, loader, aliases, build
+
+    def _problem(self, mark: Any, message: str) -> YamlError:
+        line, column = _mark(mark)
+        return YamlError(Problem(self.name, line, column, message))
+
+    def run(self) -> tuple[Any, dict[DataPath, tuple[int, int]]]:
+        """(data, positions) when building (never with aliases: parse() composes those),
+        (None, {}) when only checking; YamlError or PyYAML's error otherwise."""
+        name, loader, aliases = self.name, self.loader, self.aliases
+        building = self.build
+        positions: dict[DataPath, tuple[int, int]] = {}
+        limit = max(MIN_VALUES, VALUES_PER_BYTE * len(self.text))
+        values = depth = documents = 0
+        root: Any = None
+        # The open collections, innermost last: [container, its path, the key awaiting its value].
+        stack: list[list[Any]] = []
+        failed: Exception | None = None  # the first thing _Builder would refuse
+        second: Any = None  # where a second document starts
+        check_event, get_event = loader.check_event, loader.get_event
+        while check_event():
+            event = get_event()
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                if event.anchor and not aliases:
+                    raise self._problem(event.start_mark, "YAML anchors and aliases are not allowed")
+                value = event.value
+                if not event.style and len(value) > MAX_NUMBER_LENGTH and _NUMBER.fullmatch(value):  # plain: ''
+                    raise self._problem(event.start_mark, f"a number of {len(value)} characters: at most "
+                                        f"{MAX_NUMBER_LENGTH} (quote it if it is text)")
+                if not building:
+                    continue
+                top = stack[-1] if stack else None
+                if top is not None and top[2] is _NO_KEY:  # a mapping's key
+                    try:
+                        if (value == "<<" or event.tag not in (None, "!")) and self._tag(event) == _MERGE:
+                            raise self._problem(event.start_mark, "keys must be plain strings")
+                        if value in top[0]:
+                            first = positions[top[1] + (value,)]
+                            raise self._problem(event.start_mark, f"duplicate key '{value}' (first at line {first[0]})")
+                    except Exception as exc:  # noqa: BLE001 (raised after the stream checks, below)
+                        failed, building = exc, False
+                        continue
+                    positions[top[1] + (value,)] = _mark(event.start_mark)
+                    top[2] = value
+                    continue
+                values += 1
+                try:
+                    if values > limit:
+                        raise self._problem(event.start_mark, f"more than {limit:,} values once aliases are expanded")
+                    tag = self._tag(event)
+                    # Dates and times stay text: the schema checks their format, the loader parses them.
+                    if tag != _STR and tag != _TIMESTAMP:
+                        value = _construct(name, loader, yaml.ScalarNode(tag, value, event.start_mark,
+                                                                         event.end_mark, event.style))
+                except Exception as exc:  # noqa: BLE001
+                    failed, building = exc, False
+                    continue
+                root = self._place(stack, top, positions, value, event.start_mark, root)
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor and not aliases:
+                    raise self._problem(event.start_mark, "YAML anchors and aliases are not allowed")
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise self._problem(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+                if not building:
+                    continue
+                top = stack[-1] if stack else None
+                if top is not None and top[2] is _NO_KEY:
+                    failed, building = self._problem(event.start_mark, "keys must be plain strings"), False
+                    continue
+                values += 1
+                if values > limit:
+                    failed = self._problem(event.start_mark, f"more than {limit:,} values once aliases are expanded")
+                    building = False
+                    continue
+                container: Any = {} if kind is yaml.MappingStartEvent else []
+                where = self._where(top, len(top[0]) if top is not None and type(top[0]) is list else None)
+                root = self._place(stack, top, positions, container, event.start_mark, root)
+                # A mapping's third slot is its pending key (_NO_KEY between entries); a list's is None.
+                stack.append([container, where, _NO_KEY if kind is yaml.MappingStartEvent else None])
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                depth -= 1
+                if building:
+                    stack.pop()
+            elif kind is yaml.AliasEvent:
+                if not aliases:
+                    raise self._problem(event.start_mark, "YAML anchors and aliases are not allowed")
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents == 2:
+                    second, building = event.start_mark, False
+        if not self.build:
+            return None, positions
+        if documents == 0:
+            raise YamlError(Problem(name, 1, 1, "empty file"))
+        if second is not None:  # as PyYAML's composer says it, after the first document
+            raise self._problem(second, _SECOND_DOCUMENT)
+        if failed is not None:
+            raise failed
+        return root, positions
+
+    def _tag(self, event: Any) -> str:
+        """The scalar's tag as PyYAML's composer resolves it."""
+        tag = event.tag
+        if tag is None or tag == "!":
+            return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+        return tag
+
+    @staticmethod
+    def _where(top: list[Any] | None, index: int | None) -> DataPath:
+        if top is None:
+            return ()
+        return top[1] + ((top[2],) if index is None else (index,))
+
+    @staticmethod
+    def _place(stack: list, top: list[Any] | None, positions: dict, value: Any, mark: Any, root: Any) -> Any:
+        """Put `value` where it belongs (the root, a list's next item, the pending key's value)
+        and record its position as _Builder does; returns the root."""
+        if top is None:
+            positions[()] = _mark(mark)
+            return value
+        container = top[0]
+        if type(container) is list:
+            positions[top[1] + (len(container),)] = _mark(mark)
+            container.append(value)
+        else:
+            container[top[2]] = value
+            top[2] = _NO_KEY
+        return root
 
 
 class _Builder:
@@ -243,7 +415,7 @@ class _Builder:
         # Dates and times stay text: the schema checks their format, the loader parses them.
         if node.tag == "tag:yaml.org,2002:timestamp":
             return node.value
-        return self.loader.construct_object(node, deep=True)
+        return _construct(self.name, self.loader, node)
 
     def _mapping(self, node: yaml.MappingNode, where: DataPath) -> dict[str, Any]:
         result: dict[str, Any] = {}
