@@ -146,13 +146,14 @@ def _read_bytes(path: Path, name: str, max_bytes: int = MAX_BYTES) -> bytes:
     except OSError as exc:
         raise problem(f"cannot read file: {exc.strerror or exc}") from None
     try:
-        mode = os.fstat(fd).st_mode
+        status = os.fstat(fd)
+        mode = status.st_mode
         if stat.S_ISDIR(mode):
             raise problem("is a folder, not a YAML file")
         if not stat.S_ISREG(mode):
             kind = "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket"
             raise problem(f"is {kind}, not a regular file")
-        size = os.fstat(fd).st_size
+        size = status.st_size
         if size > max_bytes:
             raise problem(f"file is {size} bytes, over the {_limit(max_bytes)} limit")
         raw = b""
@@ -277,10 +278,11 @@ class _Events:
         failed: Exception | None = None  # the first thing _Builder would refuse
         second: Any = None  # where a second document starts
         check_event, get_event = loader.check_event, loader.get_event
+        scalar, mapping_start, sequence_start = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
         while check_event():
             event = get_event()
             kind = type(event)
-            if kind is yaml.ScalarEvent:
+            if kind is scalar:
                 if event.anchor and not aliases:
                     raise self._problem(event.start_mark, "YAML anchors and aliases are not allowed")
                 value = event.value
@@ -289,20 +291,22 @@ class _Events:
                                         f"{MAX_NUMBER_LENGTH} (quote it if it is text)")
                 if not building:
                     continue
-                top = stack[-1] if stack else None
-                if top is not None and top[2] is _NO_KEY:  # a mapping's key
-                    try:
-                        if (value == "<<" or event.tag not in (None, "!")) and self._tag(event) == _MERGE:
-                            raise self._problem(event.start_mark, "keys must be plain strings")
-                        if value in top[0]:
-                            first = positions[top[1] + (value,)]
-                            raise self._problem(event.start_mark, f"duplicate key '{value}' (first at line {first[0]})")
-                    except Exception as exc:  # noqa: BLE001 (raised after the stream checks, below)
-                        failed, building = exc, False
+                if stack:
+                    container, where, key = top = stack[-1]
+                    if key is _NO_KEY:  # a mapping's key
+                        try:
+                            if (value == "<<" or event.tag not in (None, "!")) and self._tag(event) == _MERGE:
+                                raise self._problem(event.start_mark, "keys must be plain strings")
+                            if value in container:
+                                first = positions[where + (value,)]
+                                raise self._problem(event.start_mark, f"duplicate key '{value}' (first at line {first[0]})")
+                        except Exception as exc:  # noqa: BLE001 (raised after the stream checks, below)
+                            failed, building = exc, False
+                            continue
+                        mark = event.start_mark
+                        positions[where + (value,)] = (mark.line + 1, mark.column + 1)
+                        top[2] = value
                         continue
-                    positions[top[1] + (value,)] = _mark(event.start_mark)
-                    top[2] = value
-                    continue
                 values += 1
                 try:
                     if values > limit:
@@ -315,8 +319,17 @@ class _Events:
                 except Exception as exc:  # noqa: BLE001
                     failed, building = exc, False
                     continue
-                root = self._place(stack, top, positions, value, event.start_mark, root)
-            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                mark = event.start_mark
+                if not stack:
+                    positions[()] = (mark.line + 1, mark.column + 1)
+                    root = value
+                elif key is None:  # a list's next item
+                    positions[where + (len(container),)] = (mark.line + 1, mark.column + 1)
+                    container.append(value)
+                else:  # the pending key's value
+                    container[key] = value
+                    top[2] = _NO_KEY
+            elif kind is mapping_start or kind is sequence_start:
                 if event.anchor and not aliases:
                     raise self._problem(event.start_mark, "YAML anchors and aliases are not allowed")
                 depth += 1
@@ -324,20 +337,32 @@ class _Events:
                     raise self._problem(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
                 if not building:
                     continue
-                top = stack[-1] if stack else None
-                if top is not None and top[2] is _NO_KEY:
-                    failed, building = self._problem(event.start_mark, "keys must be plain strings"), False
-                    continue
+                new: Any = {} if kind is mapping_start else []
+                mark = event.start_mark
+                if not stack:
+                    path: DataPath = ()
+                    root = new
+                else:
+                    container, where, key = top = stack[-1]
+                    if key is _NO_KEY:
+                        failed, building = self._problem(mark, "keys must be plain strings"), False
+                        continue
+                    path = where + ((len(container),) if key is None else (key,))
                 values += 1
                 if values > limit:
-                    failed = self._problem(event.start_mark, f"more than {limit:,} values once aliases are expanded")
+                    failed = self._problem(mark, f"more than {limit:,} values once aliases are expanded")
                     building = False
                     continue
-                container: Any = {} if kind is yaml.MappingStartEvent else []
-                where = self._where(top, len(top[0]) if top is not None and type(top[0]) is list else None)
-                root = self._place(stack, top, positions, container, event.start_mark, root)
+                if not stack or key is None:
+                    positions[path] = (mark.line + 1, mark.column + 1)
+                if stack:
+                    if key is None:
+                        container.append(new)
+                    else:
+                        container[key] = new
+                        top[2] = _NO_KEY
                 # A mapping's third slot is its pending key (_NO_KEY between entries); a list's is None.
-                stack.append([container, where, _NO_KEY if kind is yaml.MappingStartEvent else None])
+                stack.append([new, path, _NO_KEY if kind is mapping_start else None])
             elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
                 depth -= 1
                 if building:
@@ -365,28 +390,6 @@ class _Events:
         if tag is None or tag == "!":
             return self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
         return tag
-
-    @staticmethod
-    def _where(top: list[Any] | None, index: int | None) -> DataPath:
-        if top is None:
-            return ()
-        return top[1] + ((top[2],) if index is None else (index,))
-
-    @staticmethod
-    def _place(stack: list, top: list[Any] | None, positions: dict, value: Any, mark: Any, root: Any) -> Any:
-        """Put `value` where it belongs (the root, a list's next item, the pending key's value)
-        and record its position as _Builder does; returns the root."""
-        if top is None:
-            positions[()] = _mark(mark)
-            return value
-        container = top[0]
-        if type(container) is list:
-            positions[top[1] + (len(container),)] = _mark(mark)
-            container.append(value)
-        else:
-            container[top[2]] = value
-            top[2] = _NO_KEY
-        return root
 
 
 class _Builder:
