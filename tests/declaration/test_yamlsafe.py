@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sage365.yamlsafe import _NOT_PRINTABLE, YamlError, parse, read_text
+from sage365.yamlsafe import _NOT_PRINTABLE, YamlError, load, parse, read_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAME = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -130,3 +130,12 @@ def test_tabs_and_control_characters_are_found_where_they_stand(tmp_path_factory
         assert expected is not None and (problem.line, problem.column) == expected[:2]
         assert ("tab character" in problem.message) == (expected[2] == "tab")
         assert expected[2] == "tab" or expected[2] in problem.message
+
+
+def test_a_tag_that_does_not_fit_its_value_is_one_positioned_problem(tmp_path):
+    """PyYAML's constructor ends `!!bool x` in a KeyError and an empty `!!int` in an IndexError."""
+    path = tmp_path / "t.yaml"
+    path.write_text("a: 1\nb: !!bool x\n", encoding="utf-8")
+    with pytest.raises(YamlError) as caught:
+        load(path)
+    assert str(caught.value.problem) == f"{path}:2:4: 'x' cannot be read as tag:yaml.org,2002:bool"
