@@ -234,7 +234,9 @@ def read_tenant_sync(tenant: Tenant, catalog: Catalog, **options: Any) -> Snapsh
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(read_tenant(tenant, catalog, **options))
+        from sage365 import runner
+
+        return runner.run(read_tenant(tenant, catalog, **options))
     # Called from inside a running loop (Pulumi runs programs in one): use a thread's own loop.
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, read_tenant(tenant, catalog, **options)).result()

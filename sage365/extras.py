@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from typing import Any, Callable
-
-import httpx
+from typing import TYPE_CHECKING, Any, Callable
 
 from sage365.catalog import Catalog
 from sage365.declaration import Tenant
 from sage365.graph.redact import redact
 from sage365.snapshot import Part, Snapshot
+
+if TYPE_CHECKING:
+    from sage365.graph.http import HttpLike
 
 
 def needs_exchange(tenant: Tenant) -> bool:
@@ -59,10 +60,10 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
     errors: dict[Part, str] = {}
     denied: set[Part] = set()
     # The shared TLS context (a new one per tenant loads the CA bundle: ~20 ms of CPU) and the
-    # response size limit, as for Graph v1.0.
-    from sage365.graph.client import make_transport
+    # response size limit, as for Graph v1.0, on connections of this tenant's own.
+    from sage365.graph.http import HttpClient
 
-    async def exchange_part(http: httpx.AsyncClient) -> None:
+    async def exchange_part(http: HttpLike) -> None:
         apps, error, permission = await _organization_apps(tenant, graph_url, exchange_url, credential, http, guard)
         if error is None:
             changes["organization_apps"] = apps
@@ -71,7 +72,7 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
             if permission:
                 denied.add(Part.ORGANIZATION_APPS)
 
-    async def connector_part(http: httpx.AsyncClient) -> None:
+    async def connector_part(http: HttpLike) -> None:
         connectors, sign_in, error, refused = await _connectors(tenant, catalog, graph_url, credential, http, guard)
         changes["connectors"] = connectors if error is None else None
         changes["connector_sign_in"] = sign_in
@@ -81,7 +82,7 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
                 denied.add(Part.CONNECTORS)
 
     # Two services on two hosts: read at the same time.
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
+    async with HttpClient() as http:
         await asyncio.gather(*(part(http) for part, wanted in ((exchange_part, needs_exchange(tenant)),
                                                                (connector_part, needs_connectors(tenant))) if wanted))
 
@@ -93,7 +94,7 @@ async def read(tenant: Tenant, catalog: Catalog, *, graph_url: str | None, excha
 
 
 async def raw_organization_apps(tenant_id: str, *, graph_url: str | None, exchange_url: str | None, credential: Any,
-                                http: httpx.AsyncClient, guard: Any = None) -> list[dict[str, Any]]:
+                                http: HttpLike, guard: Any = None) -> list[dict[str, Any]]:
     """Get-App -OrganizationApp's objects as Exchange returned them (drift maps them; export
     saves them in snapshots). Raises sage365.exchange.client.ExchangeError."""
     from sage365.exchange import client
@@ -105,7 +106,7 @@ async def raw_organization_apps(tenant_id: str, *, graph_url: str | None, exchan
 
 
 async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url: str | None, credential: Any,
-                             http: httpx.AsyncClient, guard: Any) -> tuple[dict, str | None, bool]:
+                             http: HttpLike, guard: Any) -> tuple[dict, str | None, bool]:
     from sage365.exchange import apps, client
     from sage365.graph.guard import TenantStopped
 
@@ -123,7 +124,7 @@ async def _organization_apps(tenant: Tenant, graph_url: str | None, exchange_url
 
 
 async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, credential: Any,
-                      http: httpx.AsyncClient, guard: Any) -> tuple[tuple, Any, str | None, bool]:
+                      http: HttpLike, guard: Any) -> tuple[tuple, Any, str | None, bool]:
     """(connectors, fallback sign-in, error, refused): refused when Graph answered 403."""
     from sage365.graph import connectors as beta
     from sage365.graph.guard import TenantStopped

@@ -51,7 +51,9 @@ def check_output(path: Path) -> Path:
 
 
 @contextlib.contextmanager
-def _signals_deferred() -> Iterator[None]:
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM, SIGHUP and SIGQUIT for the calling thread until the block ends
+    (then a held signal acts). Threads started inside inherit the hold for good."""
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
@@ -80,7 +82,7 @@ def write_atomic(path: Path, text: str, *, mode: int | None = None, replace: boo
         umask = os.umask(0)
         os.umask(umask)
         existing_mode = 0o666 & ~umask
-    with _signals_deferred():
+    with signals_deferred():
         try:
             fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         except OSError as exc:

@@ -8,7 +8,6 @@ msgraph and azure-identity are imported only when the command runs.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import shutil
 import sys
@@ -105,14 +104,15 @@ def drift(
     tenants = load_tenants(paths)
     loaded_catalog = catalog_option("drift", catalog)
 
-    from sage365 import engine, reports  # msgraph comes in with the engine's first read
+    from sage365 import engine, reports, runner  # msgraph comes in with the engine's first read
 
     def run(progress: Callable[[TenantResult], None] | None) -> list[TenantResult]:
-        return asyncio.run(
+        return runner.run(
             engine.check_tenants(
                 tenants, loaded_catalog, graph_url=graph_url, concurrency=concurrency, tenant_timeout=tenant_timeout,
                 today=day, lang=lang.value, progress=progress,
-            )
+            ),
+            freeze=True,
         )
 
     results = _run(tenants, run)

@@ -102,7 +102,7 @@ class ExchangeClient:
     """InvokeCommand for one tenant. Use as `async with ExchangeClient(...) as client:`."""
 
     def __init__(self, tenant_id: str, tokens: TokenSource, *, base_url: str | None = None,
-                 http: httpx.AsyncClient | None = None, policy: RetryPolicy = RetryPolicy(),
+                 http: Any = None, policy: RetryPolicy = RetryPolicy(),
                  timeout: float = 60.0, guard: Any = None) -> None:
         """guard: the tenant's sage365.graph.guard.TenantGuard; a wait for a retry longer than
         what is left of its deadline stops the tenant at once (TenantStopped)."""
@@ -112,9 +112,9 @@ class ExchangeClient:
         self._tokens = tokens
         self._own_http = http is None
         if http is None:
-            from sage365.graph.client import make_transport  # the shared TLS context and size limit
+            from sage365.graph.http import HttpClient  # the shared TLS context and size limit
 
-            http = httpx.AsyncClient(timeout=httpx.Timeout(timeout), transport=make_transport())
+            http = HttpClient(timeout=timeout)
         self._http = http
         self._policy = policy
         self._guard = guard
@@ -234,7 +234,7 @@ class ExchangeClient:
         return waited + delay
 
 
-def _error(response: httpx.Response, cmdlet: str) -> ExchangeError:
+def _error(response: Any, cmdlet: str) -> ExchangeError:
     """Exchange's message, looked up where its clients find it: details, innererror, message."""
     code, message = "", ""
     try:

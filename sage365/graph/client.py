@@ -7,9 +7,7 @@ another tenant. Against a base-URL override (the sandbox) the token is the stati
 
 from __future__ import annotations
 
-import functools
 import os
-import ssl
 from typing import Any
 
 import httpx
@@ -32,6 +30,7 @@ from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
 from sage365.graph.guard import DeadlineRetryHandler, RefuseRedirects, TenantCheckedTokenProvider, TenantGuard
+from sage365.graph.http import graph_transport, ssl_context  # noqa: F401 (ssl_context: for callers of this module)
 from sage365.graph.transport import CappedTransport
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
@@ -71,18 +70,10 @@ def sandbox_token(tenant_id: str) -> str:
     return f"sandbox.{tenant_id}"
 
 
-@functools.lru_cache(maxsize=1)
-def ssl_context() -> ssl.SSLContext:
-    """One verifying TLS context for every client: building one loads the CA bundle (~30 ms),
-    which dominated a fleet's client set-up. It holds no credential, so sharing is safe."""
-    return httpx.create_ssl_context()
-
-
-def make_transport(max_connections: int = 20) -> CappedTransport:
-    """A connection pool verifying TLS with the shared context, every response body read
-    through sage365.graph.transport's size limit: for every client that talks to Microsoft."""
-    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
-    return CappedTransport(httpx.AsyncHTTPTransport(verify=ssl_context(), limits=limits, http2=False))
+def make_transport(base_url: str, max_connections: int = 20) -> CappedTransport:
+    """The bottom transport of a Graph client: its own aiohttp connections (sage365.graph.http),
+    TLS verified with the shared context, every response body read through the size limit."""
+    return graph_transport(base_url, max_connections)
 
 
 # kiota's default handlers that do nothing for sage365's requests yet each run per request
@@ -103,13 +94,32 @@ _NO_OP_FOR_SAGE365 = (ParametersNameDecodingHandler, UrlReplaceHandler, HeadersI
                       BodyInspectionHandler)
 
 
+class _GraphHttpClient(httpx.AsyncClient):
+    """An httpx client that also closes its bottom transport: msgraph's AsyncGraphTransport,
+    which wraps it once the middleware is loaded, does not pass aclose on, and an unclosed
+    aiohttp session would keep its connections (and warn) until the process ends."""
+
+    def __init__(self, bottom: httpx.AsyncBaseTransport, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._bottom = bottom
+
+    async def aclose(self) -> None:
+        try:
+            await super().aclose()
+        finally:
+            await self._bottom.aclose()
+
+
 def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20,
                      guard: TenantGuard | None = None) -> httpx.AsyncClient:
     """An httpx client on make_transport's pool with msgraph's default middleware, except that
     redirects are never followed and retries never wait past the tenant's deadline
     (sage365.graph.guard)."""
     guard = guard or TenantGuard("")
-    client = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(timeout), transport=make_transport(max_connections))
+    bottom = make_transport(base_url, max_connections)
+    # trust_env off: proxies from the environment are the bottom transport's (sage365.graph.http),
+    # so that every answer goes through the size limit; httpx would mount its own transports for them.
+    client = _GraphHttpClient(bottom, base_url=base_url, timeout=httpx.Timeout(timeout), transport=bottom, trust_env=False)
     middleware = [
         RefuseRedirects(guard) if isinstance(m, RedirectHandler) else DeadlineRetryHandler(guard)
         if isinstance(m, RetryHandler) else m

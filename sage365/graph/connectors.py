@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
@@ -29,6 +29,9 @@ import httpx
 from sage365.graph.batch import MAX_PAGES, retry_after
 from sage365.graph.redact import redact
 from sage365.snapshot import Connector, SignInActivity
+
+if TYPE_CHECKING:
+    from sage365.graph.http import HttpLike
 
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
 CONNECTORS_PATH = "/onPremisesPublishingProfiles/applicationProxy/connectors"
@@ -56,7 +59,7 @@ def beta_url(graph_url: str | None) -> str:
 class BetaReader:
     """GETs under /beta for one tenant, paged, with the tenant's token."""
 
-    def __init__(self, tenant_id: str, *, graph_url: str | None, credential: Any, http: httpx.AsyncClient,
+    def __init__(self, tenant_id: str, *, graph_url: str | None, credential: Any, http: HttpLike,
                  max_attempts: int = 4, max_wait: float = 30.0, default_delay: float = 1.0, guard: Any = None) -> None:
         """guard: the tenant's sage365.graph.guard.TenantGuard; a wait for a retry longer than
         what is left of its deadline stops the tenant at once (TenantStopped)."""
@@ -145,7 +148,7 @@ def _origin(url: str) -> tuple[str, str, int | None]:
     return parsed.scheme, parsed.host, parsed.port
 
 
-def _error(response: httpx.Response) -> BetaError:
+def _error(response: Any) -> BetaError:
     try:
         error = response.json().get("error") or {}
         code, message = str(error.get("code") or ""), str(error.get("message") or "")

@@ -54,37 +54,22 @@ async def send(adapter: Any, method: Method, url: str, *, body: bytes | None = N
     return await adapter.send_primitive_async(info, "bytes", None)
 
 
-class CappedTransport(httpx.AsyncBaseTransport):
-    """Wraps a transport; every response body is read through a size limit."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int = MAX_RESPONSE_BYTES) -> None:
-        self.inner, self.limit = inner, limit
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        request.headers["Accept-Encoding"] = ACCEPT_ENCODING
-        response = await self.inner.handle_async_request(request)
-        length = response.headers.get("Content-Length", "")
-        encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
-        if length.isdigit() and int(length) > self.limit:
-            await response.aclose()
-            raise ResponseTooLarge(self.limit)
-        if encoding in ("gzip", "deflate"):
-            # Decoded here, under the limit, instead of by httpx after the fact.
-            del response.headers["Content-Encoding"]
-            if "Content-Length" in response.headers:
-                del response.headers["Content-Length"]
-        else:
-            encoding = ""
-        response.stream = _CappedStream(response.stream, self.limit, encoding)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
+def check_length(content_length: str, limit: int = MAX_RESPONSE_BYTES) -> None:
+    """ResponseTooLarge when a Content-Length header already announces more than `limit`."""
+    if content_length.isdigit() and int(content_length) > limit:
+        raise ResponseTooLarge(limit)
 
 
-class _CappedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: Any, limit: int, encoding: str) -> None:
-        self._inner, self._limit = inner, limit
+class BodyDecoder:
+    """Counts a body's bytes as they arrive, decoding gzip or deflate first, and raises
+    ResponseTooLarge as soon as the decoded total passes the limit: at most one byte past
+    the limit is ever decoded, so a compressed bomb is stopped too."""
+
+    def __init__(self, encoding: str = "", limit: int = MAX_RESPONSE_BYTES) -> None:
+        """encoding: a Content-Encoding value; only gzip and deflate are decoded, anything else is counted as is."""
+        encoding = encoding.strip().lower()
+        self.decodes = encoding in ("gzip", "deflate")
+        self._limit, self._total = limit, 0
         # gzip: a gzip header; deflate: a zlib header (raw deflate is tried if that fails).
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if encoding == "gzip" else (
             zlib.decompressobj() if encoding == "deflate" else None)
@@ -100,23 +85,63 @@ class _CappedStream(httpx.AsyncByteStream):
             self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
             return self._zlib.decompress(chunk, room)
 
+    def feed(self, chunk: bytes) -> bytes:
+        if self._zlib is not None:
+            chunk = self._decode(chunk, self._limit - self._total + 1)
+        self._total += len(chunk)
+        if self._total > self._limit:
+            raise ResponseTooLarge(self._limit)
+        return chunk
+
+    def flush(self) -> bytes:
+        if self._zlib is None:
+            return b""
+        tail = self._zlib.flush()
+        self._total += len(tail)
+        if self._total > self._limit:
+            raise ResponseTooLarge(self._limit)
+        return tail
+
+
+class CappedTransport(httpx.AsyncBaseTransport):
+    """Wraps a transport; every response body is read through a size limit."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int = MAX_RESPONSE_BYTES) -> None:
+        self.inner, self.limit = inner, limit
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers["Accept-Encoding"] = ACCEPT_ENCODING
+        response = await self.inner.handle_async_request(request)
+        try:
+            check_length(response.headers.get("Content-Length", ""), self.limit)
+        except ResponseTooLarge:
+            await response.aclose()
+            raise
+        decoder = BodyDecoder(response.headers.get("Content-Encoding", "identity"), self.limit)
+        if decoder.decodes:
+            # Decoded here, under the limit, instead of by httpx after the fact.
+            del response.headers["Content-Encoding"]
+            if "Content-Length" in response.headers:
+                del response.headers["Content-Length"]
+        response.stream = _CappedStream(response.stream, decoder)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _CappedStream(httpx.AsyncByteStream):
+    def __init__(self, inner: Any, decoder: BodyDecoder) -> None:
+        self._inner, self._decoder = inner, decoder
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        total = 0
         async for chunk in self._inner:
-            if self._zlib is not None:
-                # At most one byte past the limit is ever decoded: that byte proves the excess.
-                chunk = self._decode(chunk, self._limit - total + 1)
-            total += len(chunk)
-            if total > self._limit:
-                raise ResponseTooLarge(self._limit)
+            chunk = self._decoder.feed(chunk)
             if chunk:
                 yield chunk
-        if self._zlib is not None:
-            tail = self._zlib.flush()
-            if total + len(tail) > self._limit:
-                raise ResponseTooLarge(self._limit)
-            if tail:
-                yield tail
+        tail = self._decoder.flush()
+        if tail:
+            yield tail
 
     async def aclose(self) -> None:
         await self._inner.aclose()

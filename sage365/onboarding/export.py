@@ -19,9 +19,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-import httpx
 import yaml
 
 from sage365.catalog import Catalog
@@ -29,6 +28,9 @@ from sage365.files import OutputError, write_atomic
 from sage365.graph.redact import redact
 from sage365.onboarding.declare import Declared, declare, default_name
 from sage365.onboarding.discovery import Discovery, DiscoveryError, discover
+
+if TYPE_CHECKING:
+    from sage365.graph.http import HttpLike
 
 SLUG = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -101,16 +103,16 @@ async def read(target: Target, options: Options) -> Discovery | str:
 async def with_extras(found: Discovery, options: Options, credential: Any, guard: Any = None) -> Discovery:
     """`found` with what Graph v1.0 does not hold, read at the same time on one connection pool:
     the catalogue add-ins' Exchange organization apps and Graph beta's application proxy connectors."""
-    from sage365.graph.client import make_transport
+    from sage365.graph.http import HttpClient
 
-    # The shared TLS context and response size limit (sage365.graph.client.make_transport).
-    async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), transport=make_transport()) as http:
+    # The shared TLS context and response size limit (sage365.graph.http).
+    async with HttpClient() as http:
         apps, connectors = await asyncio.gather(organization_apps(found, options, credential, http, guard),
                                                 read_connectors(found, options, credential, http, guard))
     return dataclasses.replace(found, **apps, **connectors)
 
 
-async def organization_apps(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient,
+async def organization_apps(found: Discovery, options: Options, credential: Any, http: HttpLike,
                             guard: Any = None) -> dict:
     """The catalogue add-ins' Exchange organization apps, so a snapshot replays addin.deployment too;
     a refusal (no Exchange rights) is recorded, any other failure fails the tenant."""
@@ -131,7 +133,7 @@ async def organization_apps(found: Discovery, options: Options, credential: Any,
     return {"organization_apps": tuple(sorted(mine, key=lambda o: str(o["AppId"]).lower()))}
 
 
-async def read_connectors(found: Discovery, options: Options, credential: Any, http: httpx.AsyncClient,
+async def read_connectors(found: Discovery, options: Options, credential: Any, http: HttpLike,
                           guard: Any = None) -> dict:
     """Graph beta's application proxy connectors (one GET, paged), for spec.connector.
 
@@ -201,7 +203,9 @@ async def discover_all(targets: Sequence[Target], options: Options, *, concurren
 def export_all(targets: Sequence[Target], options: Options, *, concurrency: int = 16,
                progress: Callable[[Target, bool], None] | None = None) -> list[Exported]:
     """Discover, declare, validate and write every target; results in `targets` order."""
-    found = asyncio.run(discover_all(targets, options, concurrency=concurrency, progress=progress))
+    from sage365 import runner
+
+    found = runner.run(discover_all(targets, options, concurrency=concurrency, progress=progress), freeze=True)
     environment = "sandbox" if options.graph_url else "production"
     claimed: dict[str, str] = {}
     results: list[Exported] = []
