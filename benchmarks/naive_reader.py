@@ -7,20 +7,20 @@ principal, grants and app role assignments, then each add-in group and its membe
 for the same tenants as sage365's reader (sage365.extras: add-ins declared, a connector
 declared), Exchange Online's `Get-App -OrganizationApp` and Graph beta's connectors (with a
 declared connector group, its groups and members), each with a client of its own, one
-after another (msgraph-sdk has no beta models: plain httpx, as sage365 reads them). It
+after another (msgraph-sdk has no beta models: sage365.graph.http's client, as sage365 reads them). It
 reads what sage365's reader reads and nothing is checked; it exists only to be timed.
 """
 
 from __future__ import annotations
 
-import httpx
 from kiota_abstractions.api_error import APIError
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 
 from sage365 import extras
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
 from sage365.declaration import Tenant
-from sage365.graph.client import graph_client, make_http_client, make_transport
+from sage365.graph.client import graph_client, make_http_client
+from sage365.graph.http import HttpClient
 
 
 async def read_tenant_naively(tenant: Tenant, catalog: Catalog, graph_url: str) -> int:
@@ -79,7 +79,7 @@ async def _read_beyond_graph(tenant: Tenant, catalog: Catalog, graph_url: str) -
                                            base_url=exchange.exchange_url_from(None, graph_url)) as client:
             objects += len(await client.invoke("Get-App", {"OrganizationApp": True}))
     if extras.needs_connectors(tenant):
-        async with httpx.AsyncClient(transport=make_transport()) as http:  # as Exchange's own client
+        async with HttpClient() as http:  # as Exchange's own client
             reader = beta.BetaReader(tenant.tenant_id, graph_url=graph_url, credential=None, http=http)
             group = tenant.connector.connector_group if tenant.connector else None
             try:
