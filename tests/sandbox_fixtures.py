@@ -3,7 +3,7 @@
     def test_x(sandbox_server):
         sandbox = sandbox_server()                       # demo.yaml, fresh copy
         sandbox = sandbox_server(state, page_size=2, faults=Faults(throttle_every=3))
-        client = graph_client(CONTOSO, graph_url=sandbox.base_url)
+        client = support.client(sandbox, CONTOSO)       # tests/sandbox/support.py: closed by its run()
         sandbox.stats.requests(CONTOSO, "GET /users")
 
 Each call starts its own sandbox on a free loopback port with its own copy of the state,

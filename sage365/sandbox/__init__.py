@@ -2,7 +2,8 @@
 
     from sage365.sandbox import SandboxServer, load_state
     with SandboxServer(load_state("sandbox/demo.yaml")) as sandbox:
-        client = graph_client(tenant_id, graph_url=sandbox.base_url)
+        http = make_http_client(sandbox.base_url)        # in a coroutine; `await http.aclose()` when done
+        client = graph_client(tenant_id, graph_url=sandbox.base_url, http_client=http)
 
 See docs/sandbox.md for what it does and does not emulate.
 """

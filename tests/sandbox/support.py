@@ -10,19 +10,32 @@ from kiota_abstractions.base_request_configuration import RequestConfiguration
 from kiota_http.middleware.options import RetryHandlerOption
 from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
-from sage365.graph.client import graph_client
+from sage365.graph.client import graph_client, make_http_client
 from sage365.sandbox import SandboxServer
 
 T = TypeVar("T")
 
 
+_open: list[httpx.AsyncClient] = []  # clients' connections, closed when run()'s coroutine ends
+
+
 def run(fn: Callable[..., Awaitable[T]], *args: Any) -> T:
-    return asyncio.run(fn(*args))
+    async def main() -> T:
+        try:
+            return await fn(*args)
+        finally:
+            while _open:
+                await _open.pop().aclose()
+
+    return asyncio.run(main())
 
 
 def client(server: SandboxServer, tenant_id: str):
-    """A GraphServiceClient for one tenant; create it inside the coroutine that uses it."""
-    return graph_client(tenant_id, graph_url=server.base_url)
+    """A GraphServiceClient for one tenant; create it inside a coroutine run by run(), which
+    closes its connections at the end."""
+    http = make_http_client(server.base_url)
+    _open.append(http)
+    return graph_client(tenant_id, graph_url=server.base_url, http_client=http)
 
 
 def config(query: Any = None, *, retry: bool = True, headers: dict[str, str] | None = None) -> RequestConfiguration:

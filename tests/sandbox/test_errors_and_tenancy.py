@@ -13,7 +13,6 @@ from msgraph.generated.service_principals.service_principals_request_builder imp
 )
 from msgraph.generated.users.users_request_builder import UsersRequestBuilder
 
-from sage365.graph.client import graph_client
 from sage365.sandbox import Faults
 from tests.sandbox.support import client, config, graph_error, raw, run
 from tests.sandbox_fixtures import CONTOSO, FABRIKAM, NORTHWIND
@@ -48,7 +47,7 @@ def test_authentication_failures_are_401_invalid_authentication_token(demo_sandb
     assert [(r.status_code, r.json()["error"]["code"]) for r in answers] == [(401, "InvalidAuthenticationToken")] * 5
 
     async def sdk():
-        return await graph_error(graph_client(unknown, graph_url=demo_sandbox.base_url).users.get())
+        return await graph_error(client(demo_sandbox, unknown).users.get())
 
     assert run(sdk) == (401, "InvalidAuthenticationToken")
     assert demo_sandbox.stats.requests("-") == 6
