@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from typer.testing import CliRunner
 
@@ -34,3 +37,12 @@ def test_an_unknown_command_is_a_usage_error():
     result = CliRunner().invoke(app, ["nope"])
     assert result.exit_code == 2
     assert result.stderr.splitlines()[-1] == "Error: No such command 'nope'."
+
+
+def test_every_command_runs_with_the_collector_thresholds_of_a_short_lived_process():
+    """The console script sets them before any command's imports (why: sage365.cli.GC_THRESHOLDS)."""
+    code = ("import gc, sys; sys.argv = ['sage365', 'validate', '--help']; from sage365.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(gc.get_threshold(), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr == "(50000, 20, 20)\n"
