@@ -97,10 +97,10 @@ def _root() -> None:
 
 # Python's default (700, 10, 10) collects the young generation every 700 new objects and the
 # whole heap every 70,000: the imports of msgraph, kiota and httpx and each tenant's requests
-# create millions, so a `sage365 drift` over 300 tenants spent ~185 ms of its 1.6 s of CPU in
-# the collector (gc.callbacks, measured), 11% of the process, for a few MB of cycles. At
-# (50,000, 20, 20): ~45 ms, 0.15-0.2 s less CPU in all, 6 MB more peak memory (README,
-# Benchmarks). Cycles are still collected, in fewer, larger passes.
+# create millions, and a 300-tenant `sage365 drift` spent ~185 ms of its 1.6 s of CPU in the
+# collector (gc.callbacks). At (50,000, 20, 20), on top of sage365.runner's gc.freeze before
+# the read: 1,000 tenants at 50 ms latency 3.08-3.21 -> 2.78-2.87 ms of CPU per tenant, same
+# peak memory (README, Benchmarks). Cycles are still collected, in fewer, larger passes.
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
