@@ -25,6 +25,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -107,6 +108,8 @@ def main() -> int:
     parser.add_argument("--baseline-src", type=Path, help="another checkout's sources to measure too (before/after)")
     parser.add_argument("--callgrind", action="store_true", help="also count instructions with valgrind")
     args = parser.parse_args()
+    if args.callgrind and not shutil.which("valgrind"):
+        parser.error("--callgrind needs valgrind (apt-get install valgrind)")
     sources = {"current": ROOT}
     if args.baseline_src:
         sources = {"baseline": args.baseline_src.resolve(), **sources}
