@@ -1,5 +1,5 @@
-"""The one-pass loader (yamlsafe._Events) gives exactly what checking the events, composing
-PyYAML's node tree and walking it (yamlsafe._Builder) gives: the same data with the same
+"""The one-pass loader (yamlbuild.EventBuilder) gives exactly what checking the events, composing
+PyYAML's node tree and walking it (yamlbuild.NodeBuilder) gives: the same data with the same
 types and key order, the same positions, or the same problem at the same line and column.
 """
 
