@@ -15,8 +15,8 @@ in its own process (`sage365 sandbox serve --latency-ms`), then measures:
   object, tenants one after another; Exchange and Graph beta too, for the tenants sage365
   reads them for) on the first `--naive-sample` tenants of the fleet, and the ratio of
   its time per tenant to the fleet's (wall / N).
-`--baseline-src DIR` also runs the drift process on another checkout's sources (e.g. main
-before a change, from `git archive`), in the same run, against the same sandbox.
+`--baseline-src DIR` (repeatable) also runs the drift process on other checkouts' sources (e.g.
+main before a change, from `git archive`), in the same run, against the same sandbox.
 Writes nothing outside a temporary folder. Targets are in the README (Benchmarks); this
 script reports, it does not assert.
 """
@@ -180,7 +180,8 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--naive-sample", type=int, default=5, help="tenants read by the naive reader (0: skip)")
-    parser.add_argument("--baseline-src", type=Path, help="another checkout whose sage365 to run too, for before/after")
+    parser.add_argument("--baseline-src", type=Path, action="append",
+                        help="another checkout whose sage365 to run too, for before/after (repeatable)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))  # benchmarks.naive_reader
 
@@ -199,14 +200,15 @@ def main() -> int:
                   f"with {args.latency_ms:g} ms latency per request")
             print(f"sage365 --help: {help_time(env, folder):.3f} s (best of 3)")
             results = {}
-            if args.baseline_src:
-                baseline = args.baseline_src.resolve()
+            for index, source in enumerate(args.baseline_src or ()):
+                baseline = source.resolve()
                 base_env = {**os.environ, "PYTHONPATH": str(baseline)}
-                write_fleet(folder, args.tenants, baseline, "baseline-tenants")  # same ids, its own schema
-                print(f"sage365 --help (baseline): {help_time(base_env, folder):.3f} s (best of 3)")
-                results["baseline"] = run_drift(folder, graph_url, args.concurrency, base_env, sandbox.pid,
-                                                tenants_dir="baseline-tenants", cwd=baseline)
-                report(f"baseline ({args.baseline_src})", args.tenants, results["baseline"])
+                tenants_dir = f"baseline-{index}-tenants"
+                write_fleet(folder, args.tenants, baseline, tenants_dir)  # same ids, its own schema
+                print(f"sage365 --help (baseline {source}): {help_time(base_env, folder):.3f} s (best of 3)")
+                results[f"baseline-{index}"] = run_drift(folder, graph_url, args.concurrency, base_env, sandbox.pid,
+                                                         tenants_dir=tenants_dir, cwd=baseline)
+                report(f"baseline ({source})", args.tenants, results[f"baseline-{index}"])
             results["drift"] = run_drift(folder, graph_url, args.concurrency, env, sandbox.pid)
             report("sage365 drift", args.tenants, results["drift"])
             if args.naive_sample:
