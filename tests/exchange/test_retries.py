@@ -9,51 +9,19 @@ recorded instead of slept, so the tests take no time and time itself does not mo
 from __future__ import annotations
 
 import asyncio
-import types
 
 import httpx
 import pytest
 
 from sage365.exchange import client as exchange_client
 from sage365.exchange.client import ExchangeClient, ExchangeError, token_source
-from sage365.graph import connectors
 from sage365.graph.connectors import BetaError, BetaReader
 from sage365.graph.guard import TenantGuard, TenantStopped
+from tests.exchange.wire import answers
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 CONNECTORS = "/onPremisesPublishingProfiles/applicationProxy/connectors"
 APPS = {"value": [{"AppId": "00000000-5a6e-4000-8000-0000000000a1"}]}
-
-
-@pytest.fixture
-def slept(monkeypatch) -> list[float]:
-    """The delays both clients asked to sleep, in order (nothing is slept)."""
-    delays: list[float] = []
-
-    async def sleep(delay: float) -> None:
-        delays.append(delay)
-
-    fake = types.SimpleNamespace(sleep=sleep)
-    monkeypatch.setattr(exchange_client, "asyncio", fake)
-    monkeypatch.setattr(connectors, "asyncio", fake)
-    return delays
-
-
-def answers(*replies):
-    """A transport answering each request with the next reply: an exception is raised, a
-    (status, headers, json) tuple is answered."""
-    sent: list[httpx.Request] = []
-    pending = list(replies)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        sent.append(request)
-        reply = pending.pop(0) if len(pending) > 1 else pending[0]
-        if isinstance(reply, Exception):
-            raise reply
-        status, headers, body = reply
-        return httpx.Response(status, headers=headers, json=body)
-
-    return httpx.MockTransport(handler), sent
 
 
 DROPPED = httpx.ConnectError("connection refused")
