@@ -23,8 +23,6 @@ outer POST still goes through the adapter's middleware, which retries a throttle
 from __future__ import annotations
 
 import asyncio
-import email.utils
-import time
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 from urllib.parse import urlsplit
@@ -32,22 +30,20 @@ from urllib.parse import urlsplit
 import msgspec
 from kiota_abstractions.method import Method
 
-from sage365.graph import shapes
+from sage365.graph import rest, shapes
+from sage365.graph.rest import MAX_PAGES, RETRY_STATUSES, retry_after
 from sage365.graph.transport import send
 
 MAX_BATCH = 20  # Graph's limit of requests per $batch
-MAX_PAGES = 200  # @odata.nextLink pages followed per request: a looping nextLink must end
-RETRY_STATUSES = frozenset({429, 503, 504})
 INVALID_ITEM = "InvalidBatchItem"
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How long a throttled item may be retried: bounded attempts and bounded total wait."""
+class RetryPolicy(rest.RetryPolicy):
+    """How long a throttled item may be retried: max_attempts sends of one item (the first
+    included), max_total_wait seconds slept across all retries of one send_batch call, the
+    backoff without Retry-After (1, 2, 4 ... s), and no single wait longer than max_delay."""
 
-    max_attempts: int = 4  # sends of one item, the first included
-    max_total_wait: float = 30.0  # seconds slept across all retries of one send_batch call
-    default_delay: float = 1.0  # without Retry-After: 1, 2, 4 ... seconds
     max_delay: float = 10.0
 
 
@@ -101,22 +97,6 @@ class BatchError(Exception):
 
 class InvalidItem(Exception):
     """An item whose status or body does not fit its request; the message says what was wrong."""
-
-
-def retry_after(headers: dict[str, Any] | None, now: float | None = None) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP-date), case-insensitive."""
-    for key, value in (headers or {}).items():
-        if str(key).lower() != "retry-after":
-            continue
-        value = str(value).strip()
-        if value.isdigit():
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when - (time.time() if now is None else now))
-    return None
 
 
 def relative_url(next_link: str, base_url: str) -> str:
@@ -230,7 +210,7 @@ async def send_batch(
                 if status in RETRY_STATUSES and item.attempts < policy.max_attempts:
                     wait = retry_after(answer.headers)
                     if wait is None:
-                        wait = policy.default_delay * 2 ** (item.attempts - 1)
+                        wait = policy.backoff(item.attempts)
                     wait = min(wait, policy.max_delay)
                     if waited + wait <= policy.max_total_wait:
                         delay = max(delay, wait)

@@ -11,8 +11,6 @@ from typing import Any
 
 import httpx
 
-SLEEPERS = ("sage365.exchange.client", "sage365.graph.connectors")  # the modules that sleep before a resend
-
 
 def record_sleeps(monkeypatch: Any) -> list[float]:
     """The delays the clients ask to sleep, in order (nothing is slept)."""
@@ -21,8 +19,8 @@ def record_sleeps(monkeypatch: Any) -> list[float]:
     async def sleep(delay: float) -> None:
         delays.append(delay)
 
-    for module in SLEEPERS:
-        monkeypatch.setattr(f"{module}.asyncio", types.SimpleNamespace(sleep=sleep))
+    # Both clients sleep in sage365.graph.rest, before a resend.
+    monkeypatch.setattr("sage365.graph.rest.asyncio", types.SimpleNamespace(sleep=sleep))
     return delays
 
 
