@@ -177,7 +177,7 @@ def graph_client(
     *,
     graph_url: str | None = None,
     credential: Any = None,
-    http_client: httpx.AsyncClient | None = None,
+    http_client: httpx.AsyncClient,
     guard: TenantGuard | None = None,
 ) -> GraphServiceClient:
     """A GraphServiceClient for one tenant.
@@ -187,6 +187,8 @@ def graph_client(
     credential: an azure-identity credential for real tenants (DefaultAzureCredential,
     WorkloadIdentityCredential, CertificateCredential), bound to `tenant_id` by the caller.
     Either way, every token is checked to be `tenant_id`'s before each request (guard).
+    http_client: make_http_client(...)'s client, which the caller closes (`await
+    http_client.aclose()`) when the tenant's read is over: its connections are the caller's.
     """
     guard = guard or TenantGuard(tenant_id)
     base_url = (graph_url or GRAPH_URL).rstrip("/")
@@ -203,7 +205,6 @@ def graph_client(
 
         tokens = AzureIdentityAccessTokenProvider(credential, None, scopes=[GRAPH_SCOPE])
     auth = BaseBearerTokenAuthenticationProvider(TenantCheckedTokenProvider(tokens, guard))
-    client = http_client or make_http_client(base_url, guard=guard)
-    adapter = GraphRequestAdapter(auth, client=client)
+    adapter = GraphRequestAdapter(auth, client=http_client)
     adapter.base_url = base_url
     return GraphServiceClient(request_adapter=adapter)

@@ -16,17 +16,19 @@ httpx.AsyncClient still fits where a test hands one in.
 Every session here: the one shared verifying TLS context (building one loads the CA bundle,
 ~20 ms); no cookie jar (a cookie set by one answer is never sent back, and no tenant's
 cookie can reach another); redirects never followed; bodies decoded by
-sage365.graph.transport's size limit, never by aiohttp; proxies from the environment
-(HTTPS_PROXY, HTTP_PROXY, NO_PROXY) read once per process, as httpx reads them.
+sage365.graph.transport's size limit, never by aiohttp; proxies as httpx chooses them
+(proxy_for), read once per process.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
+import ipaddress
 import json
 import ssl
 import urllib.request
-from typing import Any, AsyncIterator, Mapping, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -42,6 +44,7 @@ from sage365.graph.transport import (
     check_length,
 )
 
+T = TypeVar("T")
 DEFAULT_TIMEOUT = 60.0  # seconds to connect, and between two reads of one answer
 DEFAULT_CONNECTIONS = 20
 
@@ -54,19 +57,61 @@ def ssl_context() -> ssl.SSLContext:
 
 
 @functools.lru_cache(maxsize=None)
-def _proxy(scheme: str, host: str) -> str | None:
-    if urllib.request.proxy_bypass_environment(host):
+def _proxy(scheme: str, host: str) -> httpx.Proxy | None:
+    if _loopback(host) or urllib.request.proxy_bypass(host):
         return None
-    return urllib.request.getproxies_environment().get(scheme)
+    proxies = urllib.request.getproxies()  # the environment's, else Windows' or macOS's own settings
+    value = (proxies.get(scheme) or proxies.get("all") or "").strip()
+    if not value:
+        return None
+    if "://" not in value:
+        value = "http://" + value  # `proxy.corp:3128`, as httpx reads it
+    try:
+        proxy = httpx.Proxy(value)  # the credentials move out of the URL, into .auth
+    except ValueError:
+        proxy = None
+    if proxy is None or proxy.url.scheme not in ("http", "https"):
+        shown = value.split("://", 1)[0]
+        raise ProxySettingError(f"the proxy set for {scheme}:// addresses is a {shown}:// proxy; "
+                                "sage365 goes through HTTP proxies only (HTTPS_PROXY=http://host:port)")
+    return proxy
 
 
-def proxy_for(url: str) -> str | None:
-    """The proxy the environment names for `url` (HTTPS_PROXY/HTTP_PROXY, NO_PROXY honoured), or None.
+class ProxySettingError(ValueError):
+    """The proxy settings name a proxy sage365 cannot use: a setting to fix, not a failure to
+    retry; every request it concerns fails at once with this message."""
 
-    aiohttp's own `trust_env` would look this up (and ~/.netrc) in a thread at every request;
-    the environment does not change during a run, so it is read once per host here."""
+
+def _loopback(host: str) -> bool:
+    """localhost, 127.0.0.0/8 and ::1: never through a proxy (the sandbox, a local test server)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def proxy_for(url: str) -> httpx.Proxy | None:
+    """The proxy for `url`, as httpx would choose it, or None.
+
+    HTTPS_PROXY / HTTP_PROXY (the scheme's own), else ALL_PROXY, else on Windows and macOS the
+    system's proxy settings (urllib.request.getproxies); NO_PROXY (or the system's bypass list)
+    honoured; a value without a scheme is an http:// proxy; loopback addresses are never
+    proxied. The credentials of a `user:password@` proxy URL are in the result's `.auth`, never
+    in its URL, so no message can quote them. A SOCKS proxy raises ProxySettingError.
+    aiohttp's own `trust_env` would look proxies up (and ~/.netrc) in a thread at every request;
+    the settings do not change during a run, so they are read once per host here."""
     parts = urlsplit(url)
     return _proxy(parts.scheme.lower(), (parts.hostname or "").lower())
+
+
+def _proxy_headers(proxy: httpx.Proxy | None) -> dict[str, str] | None:
+    """Proxy-Authorization for a proxy with credentials: on the CONNECT of a TLS tunnel, or on a
+    plain-HTTP request, which goes to the proxy itself (it does not pass the header on)."""
+    if proxy is None or not proxy.auth:
+        return None
+    return {"Proxy-Authorization": aiohttp.encode_basic_auth(*proxy.auth)}
 
 
 def new_session(max_connections: int = DEFAULT_CONNECTIONS, timeout: float = DEFAULT_TIMEOUT) -> aiohttp.ClientSession:
@@ -80,8 +125,11 @@ def new_session(max_connections: int = DEFAULT_CONNECTIONS, timeout: float = DEF
         cookie_jar=aiohttp.DummyCookieJar(),
         auto_decompress=False,  # decoded under the size limit (sage365.graph.transport)
         trust_env=False,  # proxies: proxy_for; never ~/.netrc credentials
-        timeout=aiohttp.ClientTimeout(total=None, sock_connect=timeout, sock_read=timeout),
+        # connect: the whole of getting a connection (name lookup, a proxy's CONNECT, TLS);
+        # sock_connect: the TCP connect alone; sock_read: each wait for more of an answer.
+        timeout=aiohttp.ClientTimeout(total=None, connect=timeout, sock_connect=timeout, sock_read=timeout),
         raise_for_status=False,
+        trace_configs=[_reuse_trace()],
     )
     # aiohttp resends a GET once, unseen, when the server drops the connection. Every resend
     # here is decided by sage365's retry policies (and counted against the tenant's deadline
@@ -96,8 +144,9 @@ def graph_transport(base_url: str, max_connections: int = DEFAULT_CONNECTIONS) -
 
     The session is made on first use, inside the running event loop, as aiohttp requires."""
     proxy = proxy_for(base_url)
-    inner = _Transport(verify=ssl_context(), proxy=httpx.Proxy(proxy) if proxy else None,
-                       client=lambda: new_session(max_connections))
+    if proxy is not None:  # its credentials as a header: aiohttp deprecates proxy_auth, which httpx-aiohttp would pass
+        proxy = httpx.Proxy(proxy.url, headers=_proxy_headers(proxy))
+    inner = _Transport(verify=ssl_context(), proxy=proxy, client=lambda: new_session(max_connections))
     return CappedTransport(inner)
 
 
@@ -107,8 +156,14 @@ class _Transport(AiohttpTransport):
     aiohttp exception through, which messages would then misname."""
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        # sage365's Graph requests are reads: GETs, and $batch POSTs of GETs (sage365.graph.batch).
+        read = request.method == "GET" or request.url.path.endswith("/$batch")
+        if self.proxy is not None and request.url.scheme == "http":
+            # Plain HTTP goes to the proxy itself: its credentials ride on the request (over TLS,
+            # aiohttp sends them on the CONNECT only).
+            request.headers.update(self.proxy.headers)
         try:
-            response = await super().handle_async_request(request)
+            response = await resent_if_stale(lambda: super(_Transport, self).handle_async_request(request), read=read)
         except (httpx.TransportError, aiohttp.ClientError) as exc:
             raise _renamed(exc) from None
         response.stream = _RenamedStream(response.stream)
@@ -171,6 +226,7 @@ _FAILURES: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = 
     (aiohttp.ClientConnectorError, httpx.ConnectError),
     (aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError),
     (aiohttp.ClientPayloadError, httpx.RemoteProtocolError),
+    (aiohttp.ClientHttpProxyError, httpx.ProxyError),  # the proxy refused the tunnel (403, 407, ...)
     (aiohttp.ClientResponseError, httpx.RemoteProtocolError),  # a malformed status line or header
     (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
     (aiohttp.ClientOSError, httpx.ReadError),
@@ -179,10 +235,53 @@ _FAILURES: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = 
 
 
 def as_httpx_error(exc: aiohttp.ClientError) -> httpx.TransportError:
-    for source, target in _FAILURES:
-        if isinstance(exc, source):
-            return target(str(exc) or type(exc).__name__)
-    return httpx.TransportError(str(exc))
+    """The httpx exception for `exc`, with a one-line message that quotes no URL: aiohttp's
+    own text adds `url=...` and, for a malformed answer, the raw bytes and a caret diagram."""
+    if isinstance(exc, aiohttp.ClientResponseError):
+        message = f"{exc.status} {(exc.message or '').strip()}".strip()
+    else:
+        message = str(exc)
+    message = (message.strip().splitlines() or [""])[0] or type(exc).__name__
+    target = next((t for source, t in _FAILURES if isinstance(exc, source)), httpx.TransportError)
+    return target(message)
+
+
+# A request that went out on a kept-alive connection the server had already closed fails
+# before any answer (ServerDisconnectedError, or ClientOSError writing the request): it is
+# sent once more, on a new connection, when it is a read (RFC 9112, 9.3.1). httpx's pool
+# checked a connection before reusing it; aiohttp's does not, and its own resend is off
+# (new_session). A fresh connection that fails is never resent: that is the server's answer.
+_STALE = (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError)
+_reused: contextvars.ContextVar[list[bool] | None] = contextvars.ContextVar("sage365_connection_reused", default=None)
+
+
+async def _on_reuse(session: Any, context: Any, params: Any) -> None:
+    marks = _reused.get()
+    if marks is not None:
+        marks.append(True)
+
+
+def _reuse_trace() -> aiohttp.TraceConfig:
+    trace = aiohttp.TraceConfig()
+    trace.on_connection_reuseconn.append(_on_reuse)
+    trace.freeze()
+    return trace
+
+
+async def resent_if_stale(send: Callable[[], Awaitable[T]], *, read: bool) -> T:
+    """`send()`, and once more if it failed on a reused connection and `read` (a request that
+    changes nothing)."""
+    marks: list[bool] = []
+    token = _reused.set(marks)
+    try:
+        return await send()
+    except (aiohttp.ClientError, httpx.TransportError) as exc:
+        # httpx-aiohttp hands aiohttp's exception on as the cause of its own.
+        if not (read and marks and isinstance(exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__, _STALE)):
+            raise
+    finally:
+        _reused.reset(token)
+    return await send()
 
 
 class HttpClient:
@@ -205,11 +304,20 @@ class HttpClient:
         if self._session is None:
             self._session = new_session(self._max_connections, self._timeout)
         sent = {**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
-        try:
-            async with self._session.request(method, url, headers=sent, data=body, allow_redirects=False,
-                                             proxy=proxy_for(url)) as response:
+        proxy = proxy_for(url)
+        if proxy is not None and proxy.auth and url.startswith("http:"):
+            sent.update(_proxy_headers(proxy))  # plain HTTP: the request itself goes to the proxy
+        session = self._session
+
+        async def once() -> HttpResponse:
+            async with session.request(method, url, headers=sent, data=body, allow_redirects=False,
+                                       proxy=str(proxy.url) if proxy else None,
+                                       proxy_headers=_proxy_headers(proxy)) as response:
                 content = await _read(response, self._limit)
                 return HttpResponse(response.status, response.headers, content, response.reason or "", url)
+
+        try:
+            return await resent_if_stale(once, read=method == "GET")
         except aiohttp.ClientError as exc:
             raise as_httpx_error(exc) from None
 
@@ -227,7 +335,8 @@ class HttpClient:
 async def _read(response: aiohttp.ClientResponse, limit: int) -> bytes:
     """The whole body, decoded (gzip/deflate) and refused past the size limit as it arrives."""
     check_length(response.headers.get("Content-Length", ""), limit)
-    decoder = BodyDecoder(response.headers.get("Content-Encoding", ""), limit)
+    # Every Content-Encoding line, as httpx joins them: two `gzip` lines are a chain, refused.
+    decoder = BodyDecoder(", ".join(response.headers.getall("Content-Encoding", [])), limit)
     chunks = [decoder.feed(chunk) async for chunk in response.content.iter_any()]
     chunks.append(decoder.flush())
     return b"".join(chunks)

@@ -13,6 +13,8 @@ REDACTED = "[redacted]"
 _PATTERNS = (
     # Authorization headers and bearer tokens, whatever the token looks like.
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    # A URL's user:password@ (a proxy's, most often).
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:]*:[^/\s@]*@"),
     # JWTs (access, id and federated tokens) wherever they appear.
     re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
     # key=value or "key": "value" pairs whose key names a secret.
@@ -26,13 +28,14 @@ _PATTERNS = (
 
 
 def redact(text: str) -> str:
-    """`text` with bearer tokens, JWTs and secret-named values replaced by [redacted]."""
+    """`text` with bearer tokens, URL credentials, JWTs and secret-named values replaced by [redacted]."""
     text = _PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-    text = _PATTERNS[1].sub(REDACTED, text)
+    text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{REDACTED}@", text)
+    text = _PATTERNS[2].sub(REDACTED, text)
 
     def pair(m: re.Match[str]) -> str:
         value = m.group("value")
         quote = value[0] if value[:1] in "\"'" else ""
         return f"{m.group('key')}{quote}{REDACTED}{quote}"
 
-    return _PATTERNS[2].sub(pair, text)
+    return _PATTERNS[3].sub(pair, text)

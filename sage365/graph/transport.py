@@ -60,30 +60,47 @@ def check_length(content_length: str, limit: int = MAX_RESPONSE_BYTES) -> None:
         raise ResponseTooLarge(limit)
 
 
+IDENTITY = ("", "identity")
+
+
 class BodyDecoder:
     """Counts a body's bytes as they arrive, decoding gzip or deflate first, and raises
     ResponseTooLarge as soon as the decoded total passes the limit: at most one byte past
-    the limit is ever decoded, so a compressed bomb is stopped too."""
+    the limit is ever decoded, so a compressed bomb is stopped too.
+
+    Only what sage365 asks for (ACCEPT_ENCODING) is accepted: any other Content-Encoding
+    (br, or a chain such as `gzip, gzip`) is httpx.DecodingError, never handed on for httpx
+    to decode after the fact, where no limit would apply."""
 
     def __init__(self, encoding: str = "", limit: int = MAX_RESPONSE_BYTES) -> None:
-        """encoding: a Content-Encoding value; only gzip and deflate are decoded, anything else is counted as is."""
-        encoding = encoding.strip().lower()
-        self.decodes = encoding in ("gzip", "deflate")
+        """encoding: the answer's Content-Encoding value."""
+        self.encoding = encoding.strip().lower()
+        if self.encoding not in (*IDENTITY, "gzip", "deflate"):
+            raise httpx.DecodingError(f"the answer's Content-Encoding {encoding.strip()!r} is not one sage365 "
+                                      f"accepts ({ACCEPT_ENCODING}); it was not read")
+        self.decodes = self.encoding not in IDENTITY
         self._limit, self._total = limit, 0
         # gzip: a gzip header; deflate: a zlib header (raw deflate is tried if that fails).
-        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if encoding == "gzip" else (
-            zlib.decompressobj() if encoding == "deflate" else None)
-        self._raw_deflate = encoding == "deflate"
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16) if self.encoding == "gzip" else (
+            zlib.decompressobj() if self.encoding == "deflate" else None)
+        self._raw_deflate = self.encoding == "deflate"
+
+    def _invalid(self) -> httpx.DecodingError:
+        return httpx.DecodingError(f"the response body is not valid {self.encoding}")
 
     def _decode(self, chunk: bytes, room: int) -> bytes:
         try:
             return self._zlib.decompress(chunk, room)
         except zlib.error:
             if not self._raw_deflate:
-                raise httpx.DecodingError("the response body is not valid gzip") from None
-            self._raw_deflate = False
-            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                raise self._invalid() from None
+        # A zlib header was expected and not found: some servers send raw deflate.
+        self._raw_deflate = False
+        self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
             return self._zlib.decompress(chunk, room)
+        except zlib.error:
+            raise self._invalid() from None
 
     def feed(self, chunk: bytes) -> bytes:
         if self._zlib is not None:
@@ -96,7 +113,10 @@ class BodyDecoder:
     def flush(self) -> bytes:
         if self._zlib is None:
             return b""
-        tail = self._zlib.flush()
+        try:
+            tail = self._zlib.flush()
+        except zlib.error:
+            raise self._invalid() from None
         self._total += len(tail)
         if self._total > self._limit:
             raise ResponseTooLarge(self._limit)
@@ -114,12 +134,12 @@ class CappedTransport(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         try:
             check_length(response.headers.get("Content-Length", ""), self.limit)
-        except ResponseTooLarge:
+            decoder = BodyDecoder(response.headers.get("Content-Encoding", ""), self.limit)
+        except (ResponseTooLarge, httpx.DecodingError):
             await response.aclose()
             raise
-        decoder = BodyDecoder(response.headers.get("Content-Encoding", "identity"), self.limit)
         if decoder.decodes:
-            # Decoded here, under the limit, instead of by httpx after the fact.
+            # Decoded here, under the limit, never by httpx after the fact.
             del response.headers["Content-Encoding"]
             if "Content-Length" in response.headers:
                 del response.headers["Content-Length"]

@@ -31,3 +31,11 @@ def test_ordinary_graph_errors_are_left_alone():
     assert redact("401 InvalidAuthenticationToken: Access token is empty.") == "401 InvalidAuthenticationToken: Access token is empty."
     text = "403 Authorization_RequestDenied: Insufficient privileges to complete the operation. code: Request_ResourceNotFound"
     assert redact(text) == text
+
+
+def test_credentials_in_a_url_are_redacted_keeping_the_rest():
+    assert redact("403, message='Forbidden', url='http://CORP%5Cpartner:Hunter2-pw@127.0.0.1:37807'") == (
+        "403, message='Forbidden', url='http://[redacted]@127.0.0.1:37807'")
+    assert redact("proxy https://user:pw@proxy.corp:3128/ refused") == "proxy https://[redacted]@proxy.corp:3128/ refused"
+    assert redact("https://graph.microsoft.com:443/v1.0/users/admin@contoso.com") == (
+        "https://graph.microsoft.com:443/v1.0/users/admin@contoso.com")
