@@ -12,19 +12,12 @@ import base64
 from typing import Any, Sequence
 
 from sage365.exchange.client import ExchangeClient
+from sage365.graph.rest import json_type
 from sage365.manifest import Manifest
 from sage365.snapshot import OrganizationApp
 
 DEFAULT_STATES = ("Enabled", "Disabled", "AlwaysEnabled")
 PROVIDED_TO = ("Everyone", "SpecificUsers")
-
-
-def _json_type(value: Any) -> str:
-    """How a value looks in JSON, for messages: Exchange's data is never echoed raw."""
-    if value is None:
-        return "null"
-    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
 
 
 def app_from_json(obj: dict[str, Any]) -> OrganizationApp:
@@ -34,19 +27,19 @@ def app_from_json(obj: dict[str, Any]) -> OrganizationApp:
     problems: list[str] = []
     enabled = obj.get("Enabled")
     if not isinstance(enabled, bool):
-        problems.append("no Enabled" if "Enabled" not in obj else f"Enabled is {_json_type(enabled)}, not a boolean")
+        problems.append("no Enabled" if "Enabled" not in obj else f"Enabled is {json_type(enabled)}, not a boolean")
     raw_provided = obj.get("ProvidedTo")
     provided = next((p for p in PROVIDED_TO if isinstance(raw_provided, str) and raw_provided.casefold() == p.casefold()), None)
     if provided is None:
         problems.append("no ProvidedTo" if "ProvidedTo" not in obj or raw_provided in (None, "")
-                        else f"ProvidedTo is not Everyone or SpecificUsers ({_json_type(raw_provided)})")
+                        else f"ProvidedTo is not Everyone or SpecificUsers ({json_type(raw_provided)})")
     users = obj.get("UserList")
     if users is None:
         users = []
     elif isinstance(users, str):  # a single value may come back unwrapped
         users = [u for u in users.split(",") if u.strip()]
     if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-        problems.append(f"UserList is {_json_type(users)}" if not isinstance(users, list)
+        problems.append(f"UserList is {json_type(users)}" if not isinstance(users, list)
                         else "UserList holds entries that are not strings")
         users = []
     return OrganizationApp(

@@ -21,7 +21,8 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from sage365.exchange.tokens import missing_permissions, token_facts
-from sage365.graph.rest import Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token
+from sage365.graph.rest import (Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object,
+                                text)
 
 EXCHANGE_URL = "https://outlook.office365.com"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
@@ -142,27 +143,20 @@ class ExchangeClient(Paged):
 
 
 def _error(response: Any, prefix: str) -> ExchangeError:
-    """Exchange's message, looked up where its clients find it: details, innererror, message."""
-    code, message = "", ""
-    try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        error = {}
-    if isinstance(error, dict):
-        code = str(error.get("code") or "")
-        details = error.get("details") or []
-        inner = (error.get("innererror") or {}).get("internalException") or {}
-        message = next((str(d.get("message")) for d in details if isinstance(d, dict) and d.get("message")), "") \
-            or str(inner.get("message") or "") or str(error.get("message") or "")
-    message = message or response.reason_phrase or "no message"
+    """Exchange's message, looked up where its clients find it: details, innererror, message;
+    each only where it has the documented shape (a string in an object, in a list), else the
+    next; the reason phrase when none is usable. The status is always kept."""
+    error = error_object(response)
+    details, inner = error.get("details"), error.get("innererror")
+    exception = inner.get("internalException") if isinstance(inner, dict) else None
+    found = [d.get("message") for d in details if isinstance(d, dict)] if isinstance(details, list) else []
+    found += [exception.get("message") if isinstance(exception, dict) else None, error.get("message")]
+    message = next((m for m in map(text, found) if m), "") or text(response.reason_phrase) or "no message"
     status = response.status_code
-    return ExchangeError(status, code, prefix + message, permission=status in (401, 403))
+    return ExchangeError(status, text(error.get("code")), prefix + message, permission=status in (401, 403))
 
 
 DIALECT = Dialect(
     service="Exchange Online", error=ExchangeError, failed=_error, result="result",
     not_json="the body is not JSON", not_object="the body is not a JSON object with 'value'",
-    not_list="'value' is not a list", page_status=200,
-    objects_only=True,  # dropping an item could hide the very app a check looks for
-    same_origin=False,  # host names only: this client's check has never compared scheme or port
-    not_followed="")
+    not_list="'value' is not a list", page_status=200, not_followed="")

@@ -25,7 +25,8 @@ from urllib.parse import quote
 
 import httpx
 
-from sage365.graph.rest import Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token
+from sage365.graph.rest import (Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object,
+                                json_type, text)
 from sage365.snapshot import Connector, SignInActivity
 
 if TYPE_CHECKING:
@@ -75,19 +76,21 @@ def _path(url: str) -> str:
 
 
 def _error(response: Any, prefix: str) -> BetaError:
-    """Graph's error code and message; the reason phrase when the body has none."""
-    try:
-        error = response.json().get("error") or {}
-        code, message = str(error.get("code") or ""), str(error.get("message") or "")
-    except (ValueError, AttributeError):
-        code, message = "", ""
-    return BetaError(response.status_code, code, prefix + (message or response.reason_phrase))
+    """Graph's error code and message, each only when a string; the reason phrase when the body has none."""
+    error = error_object(response)
+    message = text(error.get("message")) or text(response.reason_phrase) or "no message"
+    return BetaError(response.status_code, text(error.get("code")), prefix + message)
 
 
 DIALECT = Dialect(
     service="Microsoft Graph beta", error=BetaError, failed=_error, result="collection",
     not_json="the body is not a Graph collection", not_object="the body is not a Graph collection",
     not_list="the body is not a Graph collection", not_followed="; it was not followed")
+
+
+def _string(value: Any) -> str:
+    """A name or id compared as it is: a JSON string, else matched by nothing."""
+    return value if isinstance(value, str) else ""
 
 
 def connector(obj: dict[str, Any]) -> Connector:
@@ -102,10 +105,14 @@ async def read_connectors(reader: BetaReader, group: str | None = None) -> tuple
     found = tuple(connector(o) for o in await reader.collection(CONNECTORS_PATH))
     if group is None:
         return found
-    groups = [g for g in await reader.collection(GROUPS_PATH) if str(g.get("name", "")).casefold() == group.casefold()]
+    groups = [g for g in await reader.collection(GROUPS_PATH) if _string(g.get("name")).casefold() == group.casefold()]
     members: set[str] = set()
     for match in groups:
-        members |= {str(m.get("id")) for m in await reader.collection(f"{GROUPS_PATH}/{quote(str(match['id']), safe='')}/members")}
+        group_id = match.get("id")
+        if not isinstance(group_id, str) or not group_id:  # its members cannot be asked for
+            raise BetaError(200, "MalformedResponse", f"GET /beta{GROUPS_PATH}: the connector group named '{group}' has "
+                            f"{'no id' if not group_id else 'an id that is ' + json_type(group_id)}; its members were not read")
+        members |= {str(m.get("id")) for m in await reader.collection(f"{GROUPS_PATH}/{quote(group_id, safe='')}/members")}
     return tuple(dataclasses.replace(c, group=group) if c.id in members else c for c in found)
 
 
@@ -113,6 +120,13 @@ async def read_sign_in(reader: BetaReader, app_id: str) -> SignInActivity:
     """The app's last sign-in (any kind); last_sign_in None when it has none or is not listed."""
     query = quote(f"appId eq '{app_id}'", safe="")
     rows = await reader.collection(f"{SIGN_INS_PATH}?$filter={query}")
-    row = next((r for r in rows if str(r.get("appId", "")).lower() == app_id.lower()), None)
-    last = ((row or {}).get("lastSignInActivity") or {}).get("lastSignInDateTime")
-    return SignInActivity(app_id=app_id, last_sign_in=str(last) if last else None)
+    row = next((r for r in rows if _string(r.get("appId")).lower() == app_id.lower()), None)
+    activity = (row or {}).get("lastSignInActivity")
+    last = activity.get("lastSignInDateTime") if isinstance(activity, dict) else None
+    if (activity is not None and not isinstance(activity, dict)) or (last is not None and not isinstance(last, str)):
+        # A sign-in that cannot be read is not "never signed in" (the check would fail on it).
+        what = f"lastSignInActivity is {json_type(activity)}" if not isinstance(activity, dict) \
+            else f"lastSignInActivity.lastSignInDateTime is {json_type(last)}"
+        raise BetaError(200, "MalformedResponse", f"GET /beta{SIGN_INS_PATH}: {what}, not "
+                        f"{'an object' if not isinstance(activity, dict) else 'a date and time'}; the sign-in was not read")
+    return SignInActivity(app_id=app_id, last_sign_in=last or None)

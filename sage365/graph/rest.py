@@ -10,11 +10,13 @@ their resends are sage365's own, and written once, here:
   wait past the tenant's deadline stops the tenant at once instead of being cut short;
 - a redirect is never followed (the token would go wherever Location says); an error answer
   becomes the service's own error;
-- a page must be a JSON object with a `value` list; `@odata.nextLink` is followed up to
-  MAX_PAGES pages and never off the service's own host.
+- a page must be a JSON object with a `value` list of JSON objects; `@odata.nextLink`, a
+  string, is followed up to MAX_PAGES pages and never off the first page's origin (scheme,
+  host and port: the token goes wherever it points);
+- whatever JSON an answer holds, a wrong type is the service's own error naming the request,
+  never a Python exception (`json_type`, `text`, `error_object` read what is usable).
 
-What differs from one service to the other (the words and statuses of its errors, what a
-page's items may be, how far a nextLink may go) is its `Dialect`; how one call is sent and
+What differs from one service to the other (the words and statuses of its errors) is its `Dialect`; how one call is sent and
 named is its `Call`. Graph v1.0's `$batch` (sage365.graph.batch) shares the constants, the
 Retry-After parser and the backoff.
 """
@@ -50,6 +52,34 @@ def retry_after(headers: dict[str, Any] | None, now: float | None = None) -> flo
             return None
         return max(0.0, when - (time.time() if now is None else now))
     return None
+
+
+def json_type(value: Any) -> str:
+    """How a value looks in JSON, for messages: a service's data is never echoed raw."""
+    if value is None:
+        return "null"
+    return {bool: "a boolean", str: "a string", int: "a number", float: "a number", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def text(value: Any) -> str:
+    """A JSON string on one line (runs of whitespace, newlines included, become one space);
+    "" for anything else: a code or message that is a number, list or object is not one."""
+    return " ".join(value.split()) if isinstance(value, str) else ""
+
+
+def error_object(response: Any) -> dict[str, Any]:
+    """An error answer's `error` object, or {} when the body has none to read (not JSON,
+    nested past what the parser follows, not an object, or `error` neither an object nor a
+    string; a bare string is taken as its message)."""
+    try:
+        body = response.json()
+    except (ValueError, RecursionError):
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, str):
+        return {"message": error}
+    return error if isinstance(error, dict) else {}
 
 
 async def access_token(credential: Any, scope: str) -> str:
@@ -102,8 +132,6 @@ class Dialect:
     # The status of errors found inside a page (its `value`, its nextLink): None for the
     # answer's own; Exchange's have always said 200, whatever 2xx carried them.
     page_status: int | None = None
-    objects_only: bool = False  # every item of `value` must be a JSON object (Exchange: dropping one could hide an app)
-    same_origin: bool = True  # a nextLink keeps scheme, host and port; False: the host name only (Exchange)
     not_followed: str = ""  # ends the nextLink error's message
 
 
@@ -112,7 +140,7 @@ class Call:
     """One call, every page of it: how it is sent, and how its messages name it."""
 
     method: str  # "GET" or "POST"
-    url: str  # the first page's; a nextLink must stay on its host
+    url: str  # the first page's; a nextLink must stay on its origin
     headers: Mapping[str, str]
     subject: Callable[[str], str]  # names the request sent to a page's URL, in a wait's cause
     prefix: str = ""  # begins every error message: "Get-App: "
@@ -144,7 +172,7 @@ class Pager:
             response, waited = await self._send(call, url, waited)
             value, link = self._page(call, response, pages)
             items.extend(value)
-            url = self._next(call, response, link)
+            url = self._next(call, response, link, pages)
         return items
 
     async def _send(self, call: Call, url: str, waited: float) -> tuple[Any, float]:
@@ -197,35 +225,50 @@ class Pager:
         dialect = self._dialect
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested deeper than the parser follows
             raise dialect.error(response.status_code, "MalformedResponse", call.prefix + dialect.not_json) from None
         if not isinstance(body, dict) or "value" not in body:
             raise dialect.error(response.status_code, "MalformedResponse", call.prefix + dialect.not_object)
         value = body["value"]
         if not isinstance(value, list):
             raise dialect.error(self._status(response), "MalformedResponse", call.prefix + dialect.not_list)
-        odd = next((n for n, v in enumerate(value) if not isinstance(v, dict)), None) if dialect.objects_only else None
+        # Every item is an object: callers read fields from each, and dropping one could hide
+        # the very app or connector a check looks for.
+        odd = next((n for n, v in enumerate(value) if not isinstance(v, dict)), None)
         if odd is not None:
             raise dialect.error(self._status(response), "MalformedResponse", f"{call.prefix}item {odd} of 'value' (page "
                                 f"{page}) is not a JSON object; the {dialect.result} was not read")
-        return value, body.get("@odata.nextLink") or None
+        return value, body.get("@odata.nextLink")
 
-    def _next(self, call: Call, response: Any, link: Any) -> str | None:
-        """The next page's URL, or None; never one off the service's host (the token goes wherever it points)."""
-        if link is None:
+    def _next(self, call: Call, response: Any, link: Any, page: int) -> str | None:
+        """The next page's URL, or None (no link, null or ""); never one off the first page's
+        origin, scheme and port included (the token goes wherever it points)."""
+        if link is None or link == "":
             return None
-        here, there = httpx.URL(call.url), httpx.URL(link)
-        if self._dialect.same_origin:
-            stays = (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
-        else:
-            stays = there.host == here.host
-        if not stays:
-            raise self._dialect.error(self._status(response), "UnexpectedNextLink",
-                                      f"{call.prefix}@odata.nextLink leaves {here.host}{self._dialect.not_followed}")
+        dialect = self._dialect
+        try:
+            there = httpx.URL(link) if isinstance(link, str) else None
+        except httpx.InvalidURL:
+            there = None
+        if there is None:
+            # Not a string (5, true, {}, []) or not a URL: no way to read on, and the end of the
+            # collection is unknown, so neither ending here nor guessing is right.
+            what = json_type(link) if not isinstance(link, str) else "a string that is not a URL"
+            raise dialect.error(self._status(response), "MalformedResponse", f"{call.prefix}@odata.nextLink (page {page}) "
+                                f"is {what}; the {dialect.result} was not read in full")
+        here = httpx.URL(call.url)
+        if (there.scheme, there.host, there.port) != (here.scheme, here.host, here.port):
+            raise dialect.error(self._status(response), "UnexpectedNextLink",
+                                f"{call.prefix}@odata.nextLink leaves {_origin(here)}{dialect.not_followed}")
         return link
 
     def _status(self, response: Any) -> int:
         return self._dialect.page_status or response.status_code
+
+
+def _origin(url: httpx.URL) -> str:
+    """scheme://host[:port], the port only when it is not the scheme's default."""
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port is not None else "")
 
 
 class Paged:

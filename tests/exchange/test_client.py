@@ -248,8 +248,27 @@ def test_a_next_link_to_another_host_is_refused_and_the_token_stays_home():
             with pytest.raises(ExchangeError) as refused:
                 run(apps.organization_apps(client))
             assert (refused.value.code, refused.value.message) == (
-                "UnexpectedNextLink", "Get-App: @odata.nextLink leaves 127.0.0.1")
+                "UnexpectedNextLink", f"Get-App: @odata.nextLink leaves {exchange.origin}")
             assert len(exchange.requests) == 1 and elsewhere.requests == []
+
+
+def test_a_next_link_to_another_port_of_the_same_host_is_refused_and_the_token_stays_home():
+    """The same host name is not enough: another port (or scheme) is another server."""
+    from tests.hostile.server import HostileServer, Reply
+
+    with HostileServer() as elsewhere:  # 127.0.0.1 too, on a port of its own
+        def answer(request):
+            return Reply(200, json={"value": [{"AppId": APP_ID, "AppVersion": "1.0"}],
+                                    "@odata.nextLink": f"{elsewhere.origin}/adminapi/beta/{CONTOSO}/InvokeCommand?$skiptoken=1"})
+
+        with HostileServer(answer) as exchange:
+            client = ExchangeClient(CONTOSO, token_source(CONTOSO, sandbox=True), base_url=exchange.origin)
+            with pytest.raises(ExchangeError) as refused:
+                run(apps.organization_apps(client))
+            assert (refused.value.status, refused.value.code, refused.value.message) == (
+                200, "UnexpectedNextLink", f"Get-App: @odata.nextLink leaves {exchange.origin}")
+            assert [r.authorization for r in exchange.requests] == [f"Bearer sandbox.{CONTOSO}"]
+            assert elsewhere.requests == []
 
 
 def test_a_non_object_item_of_value_is_a_malformed_response_never_dropped():

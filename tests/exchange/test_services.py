@@ -143,12 +143,14 @@ def test_a_shapeless_page_is_malformed_in_each_service_s_words(slept, body, exch
     assert (len(sent), slept) == (2, [])
 
 
-def test_exchange_refuses_an_item_that_is_not_an_object_and_beta_returns_it(slept):
+def test_an_item_that_is_not_an_object_is_refused_by_both_in_each_service_s_words(slept):
     transport, _ = answers(page([{"n": 1}], f"{INVOKE}?p=2"), page([{"n": 2}, "Sage Contact"]))
     assert failure(exchange, transport) == (200, "MalformedResponse", "200 MalformedResponse: Get-App: item 1 of 'value' "
                                             "(page 2) is not a JSON object; the result was not read")
-    transport, _ = answers(page([{"id": "1"}, "Sage Connector", None]))
-    assert beta(transport) == ([{"id": "1"}, "Sage Connector", None], 1)
+    transport, sent = answers(page([{"id": "1"}], f"{BETA}{CONNECTORS}?p=2"), page([{"id": "2"}, "Sage Connector", None]))
+    assert failure(beta, transport) == (200, "MalformedResponse", "200 MalformedResponse: item 1 of 'value' (page 2) "
+                                        "is not a JSON object; the collection was not read")
+    assert len(sent) == 2
 
 
 def test_exchange_names_status_200_for_what_is_wrong_inside_a_page_and_beta_the_answer_s_status(slept):
@@ -160,26 +162,50 @@ def test_exchange_names_status_200_for_what_is_wrong_inside_a_page_and_beta_the_
     assert failure(beta, answers(page([], "https://elsewhere.test/x", 203))[0])[:2] == (203, "UnexpectedNextLink")
 
 
-@pytest.mark.parametrize("link", ["http://exchange.test/adminapi/beta/x", "https://exchange.test:8443/adminapi/beta/x"],
-                         ids=["scheme", "port"])
-def test_exchange_follows_a_next_link_on_its_own_host_name_and_beta_only_on_its_own_origin(slept, link):
+@pytest.mark.parametrize("link", ["http://exchange.test/adminapi/beta/x", "https://exchange.test:8443/adminapi/beta/x",
+                                  "/adminapi/beta/x"], ids=["scheme", "port", "relative"])
+def test_both_follow_a_next_link_only_on_their_own_origin(slept, link):
+    """Scheme, host and port: the token goes wherever the link points, so only back where it was asked of."""
     transport, sent = answers(page([{"n": 1}], link), page([{"n": 2}]))
-    assert exchange(transport) == ([{"n": 1}, {"n": 2}], 2)  # Exchange compares host names only
-    assert str(sent[1].url) == link
+    assert failure(exchange, transport) == (200, "UnexpectedNextLink",
+                                            "200 UnexpectedNextLink: Get-App: @odata.nextLink leaves https://exchange.test")
+    assert len(sent) == 1
     beta_link = link.replace("exchange.test", "graph.test")
     transport, sent = answers(page([{"n": 1}], beta_link), page([{"n": 2}]))
-    assert failure(beta, transport) == (200, "UnexpectedNextLink",
-                                        "200 UnexpectedNextLink: @odata.nextLink leaves graph.test; it was not followed")
+    assert failure(beta, transport) == (200, "UnexpectedNextLink", "200 UnexpectedNextLink: @odata.nextLink leaves "
+                                        "https://graph.test; it was not followed")
     assert len(sent) == 1
+
+
+def test_a_next_link_on_the_origin_with_its_default_port_spelled_out_is_followed(slept):
+    transport, sent = answers(page([{"n": 1}], "https://exchange.test:443/adminapi/beta/x?p=2"), page([{"n": 2}]))
+    assert exchange(transport) == ([{"n": 1}, {"n": 2}], 2)
+    transport, sent = answers(page([{"n": 1}], "HTTPS://GRAPH.test/beta/x?p=2"), page([{"n": 2}]))
+    assert beta(transport) == ([{"n": 1}, {"n": 2}], 2)
+
+
+@pytest.mark.parametrize("link, what", [
+    (5, "a number"), (True, "a boolean"), (False, "a boolean"), (0, "a number"), ({}, "an object"), ([], "a list"),
+    (["https://exchange.test/x"], "a list"), ("https://exchange.test/\x00", "a string that is not a URL"),
+], ids=["number", "true", "false", "zero", "object", "list", "list-of-url", "not-a-url"])
+def test_a_next_link_that_is_not_a_url_is_malformed_in_each_service_s_words_never_the_end(slept, link, what):
+    """Not even a falsy one ends the read: where the collection ends is unknown."""
+    transport, sent = answers((200, {}, {"value": [{"n": 1}], "@odata.nextLink": link}))
+    assert failure(exchange, transport) == (200, "MalformedResponse", f"200 MalformedResponse: Get-App: @odata.nextLink "
+                                            f"(page 1) is {what}; the result was not read in full")
+    assert failure(beta, transport) == (200, "MalformedResponse", f"200 MalformedResponse: @odata.nextLink (page 1) "
+                                        f"is {what}; the collection was not read in full")
+    assert len(sent) == 2
 
 
 def test_a_next_link_to_another_host_is_refused_by_both_and_an_empty_one_ends_the_read(slept):
     transport, sent = answers(page([{"n": 1}], "https://exchange.test.evil/adminapi"))
     assert failure(exchange, transport) == (200, "UnexpectedNextLink",
-                                            "200 UnexpectedNextLink: Get-App: @odata.nextLink leaves exchange.test")
+                                            "200 UnexpectedNextLink: Get-App: @odata.nextLink leaves https://exchange.test")
     assert len(sent) == 1
-    transport, sent = answers((200, {}, {"value": [{"n": 1}], "@odata.nextLink": ""}))
-    assert (exchange(transport), beta(transport)) == (([{"n": 1}], 1), ([{"n": 1}], 1))
+    for end in ("", None):
+        transport, sent = answers((200, {}, {"value": [{"n": 1}], "@odata.nextLink": end}))
+        assert (exchange(transport), beta(transport)) == (([{"n": 1}], 1), ([{"n": 1}], 1))
 
 
 # -- answers that are not a page -------------------------------------------------------------
@@ -210,6 +236,53 @@ def test_an_error_answer_is_read_where_each_service_puts_its_message(slept, erro
     assert failure(exchange, transport) == (500, "InternalServerError", f"500 InternalServerError: Get-App: {exchange_says}")
     assert failure(beta, transport) == (500, "InternalServerError", f"500 InternalServerError: {beta_says}")
     assert (len(sent), slept) == (2, [])  # a 500 is not resent
+
+
+@pytest.mark.parametrize("body, code, exchange_says, beta_says", [
+    ({"error": {**ERROR, "innererror": "boom"}}, "InternalServerError", "detail", "outer"),
+    ({"error": {**ERROR, "details": [], "innererror": "boom"}}, "InternalServerError", "outer", "outer"),
+    ({"error": {**ERROR, "details": [], "innererror": {"internalException": ["inner"]}}}, "InternalServerError", "outer", "outer"),
+    ({"error": {**ERROR, "details": [], "innererror": {"internalException": {"message": 7}}}}, "InternalServerError",
+     "outer", "outer"),
+    ({"error": {**ERROR, "details": 5}}, "InternalServerError", "inner", "outer"),
+    ({"error": {**ERROR, "details": {"message": "detail"}}}, "InternalServerError", "inner", "outer"),
+    ({"error": {**ERROR, "details": ["detail", {"message": None}, {"message": ["x"]}, {"message": "second"}]}},
+     "InternalServerError", "second", "outer"),
+    ({"error": {"code": {"a": 1}, "message": ["outer"]}}, "", "Internal Server Error", "Internal Server Error"),
+    ({"error": {"code": 500, "message": {"text": "outer"}}}, "", "Internal Server Error", "Internal Server Error"),
+    ({"error": {"code": "Internal\nServerError", "message": "line one\r\n  line two"}}, "Internal ServerError",
+     "line one line two", "line one line two"),
+    ({"error": "the service is down"}, "", "the service is down", "the service is down"),
+    ({"error": ["down"]}, "", "Internal Server Error", "Internal Server Error"),
+    ({"error": 5}, "", "Internal Server Error", "Internal Server Error"),
+    ([{"error": {"code": "X", "message": "y"}}], "", "Internal Server Error", "Internal Server Error"),
+    ("down", "", "Internal Server Error", "Internal Server Error"),
+    (b"[" * 100_000, "", "Internal Server Error", "Internal Server Error"),
+], ids=["innererror-string", "innererror-string-no-details", "internalexception-list", "inner-message-number",
+        "details-number", "details-object", "details-mixed", "code-object-message-list", "code-number-message-object",
+        "multi-line", "error-string", "error-list", "error-number", "body-list", "body-string", "nested-too-deep"])
+def test_a_badly_shaped_error_body_keeps_the_status_and_gives_one_line(slept, body, code, exchange_says, beta_says):
+    """What is usable is taken, the rest skipped, the reason phrase last: never a Python exception."""
+    transport, sent = answers((500, {}, body))
+    head = f"500 {code}" if code else "500"
+    assert failure(exchange, transport) == (500, code, f"{head}: Get-App: {exchange_says}")
+    assert failure(beta, transport) == (500, code, f"{head}: {beta_says}")
+
+
+def test_an_error_without_a_usable_message_or_reason_phrase_says_so(slept):
+    transport, sent = answers((599, {}, {"error": {"code": "Odd", "message": ""}}))
+    assert failure(exchange, transport) == (599, "Odd", "599 Odd: Get-App: no message")
+    assert failure(beta, transport) == (599, "Odd", "599 Odd: no message")
+
+
+@pytest.mark.parametrize("body, exchange_says", [
+    (b"[" * 100_000, "Get-App: the body is not JSON"),
+    (b'{"value": ' + b"[" * 100_000, "Get-App: the body is not JSON"),
+], ids=["list", "value"])
+def test_a_page_nested_past_what_the_parser_follows_is_malformed_not_a_recursion_error(slept, body, exchange_says):
+    transport, sent = answers((200, {}, body))
+    assert failure(exchange, transport) == (200, "MalformedResponse", f"200 MalformedResponse: {exchange_says}")
+    assert failure(beta, transport) == (200, "MalformedResponse", "200 MalformedResponse: the body is not a Graph collection")
 
 
 @pytest.mark.parametrize("status, permission", [(401, True), (403, True), (404, False)])
