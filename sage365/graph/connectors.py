@@ -121,12 +121,13 @@ async def read_sign_in(reader: BetaReader, app_id: str) -> SignInActivity:
     query = quote(f"appId eq '{app_id}'", safe="")
     rows = await reader.collection(f"{SIGN_INS_PATH}?$filter={query}")
     row = next((r for r in rows if _string(r.get("appId")).lower() == app_id.lower()), None)
+    # A sign-in that cannot be read is not "never signed in" (the check would fail on that).
     activity = (row or {}).get("lastSignInActivity")
-    last = activity.get("lastSignInDateTime") if isinstance(activity, dict) else None
-    if (activity is not None and not isinstance(activity, dict)) or (last is not None and not isinstance(last, str)):
-        # A sign-in that cannot be read is not "never signed in" (the check would fail on it).
-        what = f"lastSignInActivity is {json_type(activity)}" if not isinstance(activity, dict) \
-            else f"lastSignInActivity.lastSignInDateTime is {json_type(last)}"
-        raise BetaError(200, "MalformedResponse", f"GET /beta{SIGN_INS_PATH}: {what}, not "
-                        f"{'an object' if not isinstance(activity, dict) else 'a date and time'}; the sign-in was not read")
+    if activity is not None and not isinstance(activity, dict):
+        raise BetaError(200, "MalformedResponse", f"lastSignInActivity is {json_type(activity)}, not an object; "
+                        "the sign-in was not read")
+    last = (activity or {}).get("lastSignInDateTime")
+    if last is not None and not isinstance(last, str):
+        raise BetaError(200, "MalformedResponse", f"lastSignInActivity.lastSignInDateTime is {json_type(last)}, "
+                        "not a date and time; the sign-in was not read")
     return SignInActivity(app_id=app_id, last_sign_in=last or None)
