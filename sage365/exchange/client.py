@@ -21,8 +21,7 @@ from typing import Any, Awaitable, Callable
 import httpx
 
 from sage365.exchange.tokens import missing_permissions, token_facts
-from sage365.graph.rest import (Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object,
-                                text)
+from sage365.graph.rest import Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object, text
 
 EXCHANGE_URL = "https://outlook.office365.com"
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"

@@ -25,8 +25,18 @@ from urllib.parse import quote
 
 import httpx
 
-from sage365.graph.rest import (Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object,
-                                json_type, text)
+from sage365.graph.rest import (
+    Call,
+    Dialect,
+    Paged,
+    Pager,
+    RetryPolicy,
+    ServiceError,
+    access_token,
+    error_object,
+    json_type,
+    text,
+)
 from sage365.snapshot import Connector, SignInActivity
 
 if TYPE_CHECKING:

@@ -9,6 +9,8 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
+
 from sage365 import engine
 from sage365.catalog import load_catalog
 from sage365.declaration import ConnectorDeclaration, load_tenant
@@ -189,3 +191,66 @@ def test_a_deployment_listing_users_by_smtp_address_matches_the_declared_upns(sa
         (Status.PASS, "bob@contoso.fr", "bob@contoso.fr is provided Sage Contact"),
         (Status.PASS, "sage-contact", "Sage Contact 1.0.0.0 is deployed and enabled"),
     ]
+
+
+def _rewritten(server, is_target, change):
+    """A HostileServer in front of `server` that rewrites the JSON of the answers `is_target` picks."""
+    from tests.hostile.server import HostileServer, Reply
+
+    def rewrite(request, reply):
+        return Reply(reply.status, json=change(json.loads(reply.body))) if is_target(request.path) else reply
+
+    return HostileServer(upstream=server.base_url, rewrite=rewrite)
+
+
+@pytest.mark.parametrize("group_id, what", [(None, "no id"), ("", "no id"), (7, "an id that is a number"),
+                                            ({"id": "g2"}, "an id that is an object")],
+                         ids=["missing", "empty", "number", "object"])
+def test_a_matching_connector_group_without_a_string_id_is_unreadable_not_a_key_error(sandbox_server, group_id, what):
+    server = sandbox_server(demo_with(connectorGroups=[{"id": "g2", "name": "Sage 100", "members": []}]))
+
+    def change(page):
+        [group] = page["value"]
+        group.pop("id")
+        return {**page, "value": [group if group_id is None else {**group, "id": group_id}]}
+
+    tenant = dataclasses.replace(CONTOSO_TENANT, connector=ConnectorDeclaration(connector_group="Sage 100"))
+    with _rewritten(server, lambda path: path.endswith("/connectorGroups"), change) as hostile:
+        snapshot = read(hostile, tenant)
+    assert (snapshot.connectors, snapshot.errors[Part.CONNECTORS]) == (None, (
+        "Graph beta /onPremisesPublishingProfiles/applicationProxy/connectors: 200 MalformedResponse: GET "
+        f"/beta/onPremisesPublishingProfiles/applicationProxy/connectorGroups: the connector group named 'Sage 100' has "
+        f"{what}; its members were not read"))
+    assert [r.path for r in hostile.requests if "/members" in r.path] == []
+
+
+@pytest.mark.parametrize("activity, what", [
+    ("2026-11-27T07:58:00Z", "lastSignInActivity is a string, not an object"),
+    ([], "lastSignInActivity is a list, not an object"),
+    ({"lastSignInDateTime": 1764230280}, "lastSignInActivity.lastSignInDateTime is a number, not a date and time"),
+    ({"lastSignInDateTime": {}}, "lastSignInActivity.lastSignInDateTime is an object, not a date and time"),
+], ids=["string", "list", "number", "object"])
+def test_a_fallback_sign_in_of_the_wrong_shape_is_unreadable_never_never_signed_in(sandbox_server, activity, what):
+    server = sandbox_server(demo_with(connectorsDenied=True))
+
+    def change(page):
+        return {**page, "value": [{**row, "lastSignInActivity": activity} for row in page["value"]]}
+
+    with _rewritten(server, lambda path: path.endswith("/servicePrincipalSignInActivities"), change) as hostile:
+        snapshot = read(hostile)
+    assert (snapshot.connector_sign_in, snapshot.errors[Part.CONNECTORS]) == (None, (
+        f"{REFUSED}; fallback /reports/servicePrincipalSignInActivities: 200 MalformedResponse: {what}; "
+        "the sign-in was not read"))
+    result = engine.evaluate(CONTOSO_TENANT, CATALOG, snapshot, today=dt.date(2026, 11, 28))
+    assert [f.status for f in result.findings if f.check == "connector.status"] == [Status.ERROR]
+
+
+def test_a_fallback_sign_in_of_null_is_never_signed_in(sandbox_server):
+    server = sandbox_server(demo_with(connectorsDenied=True))
+
+    def change(page):
+        return {**page, "value": [{**row, "lastSignInActivity": {"lastSignInDateTime": None}} for row in page["value"]]}
+
+    with _rewritten(server, lambda path: path.endswith("/servicePrincipalSignInActivities"), change) as hostile:
+        snapshot = read(hostile)
+    assert snapshot.connector_sign_in == SignInActivity("00000000-5a6e-4000-8000-000000000003", None)
