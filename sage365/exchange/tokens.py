@@ -26,7 +26,7 @@ EXCHANGE_ADMIN_ROLES = {
 class TokenFacts:
     tenant_id: str | None  # tid, or the sandbox token's tenant; None when unknown
     app_only: bool = False
-    roles: frozenset[str] = frozenset()
+    roles: frozenset[str] | None = frozenset()  # None: the claim is not a list (nothing can be said)
     wids: frozenset[str] | None = None  # None: the claim is absent (nothing can be said)
 
 
@@ -36,12 +36,12 @@ def token_facts(token: str) -> TokenFacts:
     claims = _claims(token)
     if claims is None:
         return TokenFacts(tenant_id=None)
-    wids = claims.get("wids")
+    wids, roles, tid = claims.get("wids"), claims.get("roles") or [], claims.get("tid")
     return TokenFacts(
-        tenant_id=str(claims.get("tid", "")).lower() or None,
+        tenant_id=tid.lower() or None if isinstance(tid, str) else None,
         # App-only tokens carry `roles` and no `scp` (Microsoft identity platform access tokens).
         app_only="scp" not in claims,
-        roles=frozenset(str(r) for r in claims.get("roles", ()) or ()),
+        roles=frozenset(str(r) for r in roles) if isinstance(roles, list) else None,
         wids=frozenset(str(w).lower() for w in wids) if isinstance(wids, list) else None,
     )
 
@@ -53,18 +53,19 @@ def _claims(token: str) -> dict | None:
     payload = parts[1] + "=" * (-len(parts[1]) % 4)
     try:
         claims = json.loads(base64.urlsafe_b64decode(payload))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
         return None
     return claims if isinstance(claims, dict) else None
 
 
 def missing_permissions(facts: TokenFacts) -> list[str]:
     """What the token shows to be missing for Centralized Deployment; [] when nothing is
-    known to be missing (a sandbox token, a delegated token, or no `wids` claim)."""
+    known to be missing (a sandbox token, a delegated token, or no `wids` claim; a `roles` claim
+    that is not a list says nothing either way)."""
     if not facts.app_only:
         return []
     missing = []
-    if MANAGE_AS_APP not in facts.roles:
+    if facts.roles is not None and MANAGE_AS_APP not in facts.roles:
         missing.append(f"the application permission {MANAGE_AS_APP} on Office 365 Exchange Online "
                        "(appId 00000002-0000-0ff1-ce00-000000000000), admin-consented")
     if facts.wids is not None and not facts.wids & EXCHANGE_ADMIN_ROLES.keys():

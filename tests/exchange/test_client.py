@@ -12,6 +12,7 @@ import pytest
 
 from sage365.exchange import apps
 from sage365.exchange.client import ExchangeClient, ExchangeError, RetryPolicy, token_source
+from sage365.exchange.tokens import TokenFacts, missing_permissions, token_facts
 from sage365.manifest import load_manifest, parse_manifest
 from sage365.sandbox import Faults
 from sage365.snapshot import OrganizationApp
@@ -316,3 +317,27 @@ def test_get_app_without_enabled_or_provided_to_names_both():
     assert apps.app_from_json({**FULL, "ProvidedTo": "everyone"}).provided_to == "Everyone"
     assert apps.app_from_json({**FULL, "UserList": "alice@contoso.fr, bob@contoso.fr"}).user_list == (
         "alice@contoso.fr", "bob@contoso.fr")
+
+
+@pytest.mark.parametrize("claims, facts, missing", [
+    ({"tid": 5, "roles": []}, TokenFacts(None, True, frozenset(), None), True),
+    ({"tid": {"id": CONTOSO}, "roles": []}, TokenFacts(None, True, frozenset(), None), True),
+    ({"tid": CONTOSO.upper(), "roles": 5}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": "Exchange.ManageAsApp"}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": None, "wids": "x"}, TokenFacts(CONTOSO, True, frozenset(), None), True),
+], ids=["tid-number", "tid-object", "roles-number", "roles-string", "roles-null"])
+def test_claims_of_the_wrong_type_are_unknown_never_a_type_error(claims, facts, missing):
+    """A wrong-typed tid names no tenant (so the token is refused as another tenant's); a
+    `roles` that is not a list says nothing about ManageAsApp (Exchange itself then answers)."""
+    assert token_facts(jwt(claims)) == facts
+    assert bool(missing_permissions(facts)) is missing
+
+
+def test_a_token_whose_tenant_is_not_a_string_is_never_sent(demo_sandbox):
+    credential = Issued(jwt({"tid": 11111111, "roles": ["Exchange.ManageAsApp"]}))
+    client = ExchangeClient(CONTOSO, token_source(CONTOSO, credential=credential), base_url=demo_sandbox.url)
+    with pytest.raises(ExchangeError) as wrong:
+        run(apps.organization_apps(client))
+    assert (wrong.value.code, wrong.value.message) == (
+        "WrongTenant", f"the Exchange token belongs to tenant unknown, not to the declared tenant {CONTOSO}; nothing was sent")
+    assert demo_sandbox.stats.requests(endpoint=ENDPOINT) == 0
