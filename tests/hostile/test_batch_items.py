@@ -17,10 +17,15 @@ from tests.hostile.support import CONTOSO_FILE, drift
 
 pytestmark = pytest.mark.slow
 MiB = 1024 * 1024
-# Printed by the drift process at exit: its own peak resident memory, in MiB.
-PEAK_RSS = ("import atexit, resource, sys\n"
-            "atexit.register(lambda: print('peak-rss-mib', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,"
-            " file=sys.stderr))")
+# Printed by the drift process at exit: its own peak resident memory in MiB, VmHWM, its address space's high-water mark. Not
+# getrusage's ru_maxrss, which Linux carries over exec from the process that spawned it: a
+# pytest worker that once held 362 MiB made this child "peak" at 362 MiB (a flaky failure).
+PEAK_RSS = ("import atexit, sys\n"
+            "def _peak():\n"
+            "    with open('/proc/self/status') as f:\n"
+            "        kib = next(int(line.split()[1]) for line in f if line.startswith('VmHWM:'))\n"
+            "    print('peak-rss-mib', kib // 1024, file=sys.stderr)\n"
+            "atexit.register(_peak)")
 
 
 def forward(upstream: str, request: Request) -> tuple[int, bytes]:
