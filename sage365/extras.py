@@ -134,13 +134,14 @@ async def _connectors(tenant: Tenant, catalog: Catalog, graph_url: str | None, c
         group = tenant.connector.connector_group if tenant.connector else None
         return await beta.read_connectors(reader, group), None, None, False
     except beta.BetaError as exc:
-        error = f"Graph beta {beta.CONNECTORS_PATH}: {exc.describe()}"
+        # Named by the read that failed: the connectors, or a declared group's list or members.
+        error = f"Graph beta {reader.path or beta.CONNECTORS_PATH}: {exc.describe()}"
         if exc.status != 403:
             return (), None, error, False
     except TenantStopped:
         raise  # a tenant-wide limit: the engine fails the whole tenant with it
     except Exception as exc:
-        return (), None, redact(f"Graph beta {beta.CONNECTORS_PATH}: {type(exc).__name__}: {exc}"), False
+        return (), None, redact(f"Graph beta {reader.path or beta.CONNECTORS_PATH}: {type(exc).__name__}: {exc}"), False
     # 403: expected app-only (Microsoft documents Application: Not supported for the
     # connector reads); the connector app's sign-ins are the fallback signal.
     app = catalog.apps.get(tenant.connector.app) if tenant.connector else None

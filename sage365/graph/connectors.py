@@ -68,6 +68,7 @@ class BetaReader(Paged):
         self.root = beta_url(graph_url)
         self._credential = credential
         self._pager = Pager(http, DIALECT, RetryPolicy(max_attempts, max_wait, default_delay), guard)
+        self.path = ""  # the collection read last (no query): what a failure's message names
 
     async def _token(self) -> str:
         if self._credential is None:
@@ -76,6 +77,7 @@ class BetaReader(Paged):
 
     async def collection(self, path: str) -> list[dict[str, Any]]:
         """Every page's `value` items of `GET {root}{path}`, in order; the token is asked for once per collection."""
+        self.path = path.partition("?")[0]
         headers = {"Authorization": f"Bearer {await self._token()}", "Accept": "application/json"}
         return await self._pager.collect(Call("GET", self.root + path, headers, subject=_path))
 
@@ -120,7 +122,7 @@ async def read_connectors(reader: BetaReader, group: str | None = None) -> tuple
     for match in groups:
         group_id = match.get("id")
         if not isinstance(group_id, str) or not group_id:  # its members cannot be asked for
-            raise BetaError(200, "MalformedResponse", f"GET /beta{GROUPS_PATH}: the connector group named '{group}' has "
+            raise BetaError(200, "MalformedResponse", f"the connector group named '{group}' has "
                             f"{'no id' if not group_id else 'an id that is ' + json_type(group_id)}; its members were not read")
         members |= {str(m.get("id")) for m in await reader.collection(f"{GROUPS_PATH}/{quote(group_id, safe='')}/members")}
     return tuple(dataclasses.replace(c, group=group) if c.id in members else c for c in found)

@@ -207,6 +207,7 @@ def _rewritten(server, is_target, change):
                                             ({"id": "g2"}, "an id that is an object")],
                          ids=["missing", "empty", "number", "object"])
 def test_a_matching_connector_group_without_a_string_id_is_unreadable_not_a_key_error(sandbox_server, group_id, what):
+    """The error names the read that failed (the groups), not the connectors read before it."""
     server = sandbox_server(demo_with(connectorGroups=[{"id": "g2", "name": "Sage 100", "members": []}]))
 
     def change(page):
@@ -218,9 +219,8 @@ def test_a_matching_connector_group_without_a_string_id_is_unreadable_not_a_key_
     with _rewritten(server, lambda path: path.endswith("/connectorGroups"), change) as hostile:
         snapshot = read(hostile, tenant)
     assert (snapshot.connectors, snapshot.errors[Part.CONNECTORS]) == (None, (
-        "Graph beta /onPremisesPublishingProfiles/applicationProxy/connectors: 200 MalformedResponse: GET "
-        f"/beta/onPremisesPublishingProfiles/applicationProxy/connectorGroups: the connector group named 'Sage 100' has "
-        f"{what}; its members were not read"))
+        "Graph beta /onPremisesPublishingProfiles/applicationProxy/connectorGroups: 200 MalformedResponse: "
+        f"the connector group named 'Sage 100' has {what}; its members were not read"))
     assert [r.path for r in hostile.requests if "/members" in r.path] == []
 
 
