@@ -14,6 +14,7 @@ waits and pages through sage365.graph.rest, as Graph beta's reads do.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from typing import Any, Awaitable, Callable
@@ -51,9 +52,14 @@ def exchange_url_from(explicit: str | None, graph_url: str | None) -> str | None
     if value:
         return value.rstrip("/")
     if graph_url:
-        url = httpx.URL(graph_url)
-        return str(url.copy_with(path="", query=None)).rstrip("/")
+        return _origin_of(graph_url)
     return None
+
+
+@functools.lru_cache(maxsize=16)
+def _origin_of(url: str) -> str:
+    """scheme://host[:port] of `url`; every tenant of a run asks it of the same Graph URL."""
+    return str(httpx.URL(url).copy_with(path="", query=None)).rstrip("/")
 
 
 def token_source(tenant_id: str, *, credential: Any = None, sandbox: bool = False) -> TokenSource:

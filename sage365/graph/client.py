@@ -195,8 +195,7 @@ def graph_client(
     if credential is None:
         if graph_url is None:
             raise ValueError("a credential is required for the real Microsoft Graph")
-        host = httpx.URL(base_url).host
-        tokens: AccessTokenProvider = StaticTokenProvider(sandbox_token(tenant_id), host)
+        tokens: AccessTokenProvider = StaticTokenProvider(sandbox_token(tenant_id), _absolute_url(base_url).host)
     else:
         # Imported here: azure-identity's import is slow and the sandbox never needs it.
         from kiota_authentication_azure.azure_identity_access_token_provider import (
