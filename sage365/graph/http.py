@@ -132,8 +132,10 @@ def new_session(max_connections: int = DEFAULT_CONNECTIONS, timeout: float = DEF
     )
     # aiohttp resends a GET once, unseen, when the server drops the connection. Every resend
     # here is decided by sage365's retry policies (and counted against the tenant's deadline
-    # and attempts), as it was on httpx: a dropped connection is one request and one error.
-    # There is no public switch for it; tests/graph/test_http.py proves it stays off.
+    # and attempts), as it was on httpx: a dropped connection is one request and one error
+    # (the one exception, a read sent on a kept-alive connection the server had already
+    # closed, is resent_if_stale's). There is no public switch for it; tests/graph/test_http.py
+    # proves it stays off.
     session._retry_connection = False
     return session
 
