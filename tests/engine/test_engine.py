@@ -230,3 +230,20 @@ def test_a_callers_credential_is_used_but_left_open(demo_sandbox, demo, catalog)
     asyncio.run(engine.read_tenant(demo[1], catalog, graph_url=demo_sandbox.base_url,
                                    credential_factory=lambda tenant_id: Counting()))
     assert Counting.closed == 1
+
+
+def test_a_socks_proxy_setting_is_each_tenants_one_line_error_and_sends_nothing(demo, catalog, monkeypatch):
+    """sage365 goes through HTTP proxies only: a SOCKS setting is named, not tried, not retried."""
+    from sage365.graph import http
+
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY", "https_proxy", "http_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:9")
+    http._proxy.cache_clear()
+    try:
+        snapshot = asyncio.run(engine.read_tenant(demo[0], catalog, graph_url="http://graph.invalid/v1.0"))
+    finally:
+        http._proxy.cache_clear()
+    message = (f"cannot read tenant {CONTOSO}: ProxySettingError: the proxy set for http:// addresses is a socks5:// "
+               "proxy; sage365 goes through HTTP proxies only (HTTPS_PROXY=http://host:port)")
+    assert snapshot.errors == {part: message for part in Part}

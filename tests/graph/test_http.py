@@ -265,25 +265,16 @@ def test_a_post_is_not_resent_on_a_dead_connection():
 
 
 def test_a_proxy_that_never_answers_connect_times_out_at_the_connect_timeout(environment):
+    """The proxy holds the CONNECT for 5 s, then hangs up: a ConnectTimeout (not the hang-up's
+    error) shows the 1 s connect timeout ended the wait first."""
     def silent(connection: socket.socket, head: bytes) -> None:
         threading.Event().wait(5)
 
     with RawServer(silent) as proxy:
         environment(HTTPS_PROXY=proxy.origin)
-        started = asyncio.run(_timed(lambda: _get("https://graph.microsoft.com/v1.0/organization", timeout=1)))
-        assert started[0] == "ConnectTimeout"
-        assert started[1] < 4
+        with pytest.raises(httpx.ConnectTimeout):
+            run(_get("https://graph.microsoft.com/v1.0/organization", timeout=1))
         assert proxy.heads == ["CONNECT graph.microsoft.com:443 HTTP/1.1"]
-
-
-async def _timed(read) -> tuple[str, float]:
-    loop = asyncio.get_running_loop()
-    started = loop.time()
-    try:
-        await read()
-        return "answered", loop.time() - started
-    except httpx.TransportError as exc:
-        return type(exc).__name__, loop.time() - started
 
 
 @pytest.mark.parametrize("status", [403, 407])
