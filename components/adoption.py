@@ -15,6 +15,11 @@ import). Since Pulumi CLI 3.174.0 an import whose live object differs from the d
 is imported and then updated in the same deployment (pulumi/pulumi#19339); older CLIs
 refuse such an import ("inputs to import do not match"). docs/pulumi.md says which CLI.
 
+Objects are found exactly as the drift checks find them, by the checks' own functions
+(sage365.checks: a service principal by appId and Graph's with its fallback, a group by
+display name, a member or user by UPN, all case-insensitive as Entra compares them): what
+drift reports present is imported, never created a second time.
+
 Pure functions of (declaration, catalogue, snapshot): no Pulumi calls, tested on their own.
 """
 
@@ -24,8 +29,10 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from sage365.catalog import App, Catalog
+from sage365.checks.base import find_group, find_member, find_user
+from sage365.checks.consent_common import graph_service_principal, service_principal
 from sage365.declaration import Tenant
-from sage365.snapshot import Part, Snapshot
+from sage365.snapshot import Group, Part, Snapshot
 
 # The snapshot parts adoption reads its ids from.
 ADOPTION_PARTS = (Part.SERVICE_PRINCIPALS, Part.GRANTS, Part.APP_ROLE_ASSIGNMENTS, Part.APP_ROLE_ASSIGNED_TO,
@@ -122,13 +129,18 @@ def plan(tenant: Tenant, catalog: Catalog, snapshot: Snapshot | None) -> Adoptio
     if snapshot is None:
         return NOTHING
     consents = {key: _consent(catalog.apps[key], snapshot) for key in tenant.consents}
-    addins = {}
+    addins, user_ids = {}, {}
     for decl in tenant.addins:
-        addins[decl.app] = _addin(catalog.apps[decl.app], decl.group, decl.users, snapshot)
+        group = find_group(snapshot, decl.group)
+        for upn in decl.users:
+            object_id = _user_id(upn, group, snapshot)
+            if object_id is not None:
+                user_ids.setdefault(upn.lower(), object_id)
+        addins[decl.app] = _addin(catalog.apps[decl.app], group, decl.users, user_ids, snapshot)
     return Adoption(
         consents={k: v for k, v in consents.items() if v != ConsentAdoption()},
         addins={k: v for k, v in addins.items() if v != AddinAdoption()},
-        user_ids={upn: user.id for upn, user in snapshot.users.items()},
+        user_ids=user_ids,
         undeclared={key: sp.id for key, sp in snapshot.undeclared_service_principals.items()},
         unread=tuple(
             [f"{part.value}: {snapshot.errors[part]}" for part in ADOPTION_PARTS if part in snapshot.errors]
@@ -139,8 +151,8 @@ def plan(tenant: Tenant, catalog: Catalog, snapshot: Snapshot | None) -> Adoptio
 
 
 def _consent(app: App, snapshot: Snapshot) -> ConsentAdoption:
-    sp = snapshot.service_principals.get(app.app_id)
-    graph = snapshot.graph_service_principal
+    sp = service_principal(snapshot, app.app_id)
+    graph = graph_service_principal(snapshot)
     if sp is None:
         return ConsentAdoption()
     grant = None
@@ -159,18 +171,26 @@ def _consent(app: App, snapshot: Snapshot) -> ConsentAdoption:
     return ConsentAdoption(service_principal_id(sp.id), grant, roles)
 
 
-def _addin(app: App, group_name: str, users: tuple[str, ...], snapshot: Snapshot) -> AddinAdoption:
-    group = snapshot.groups.get(group_name)
+def _user_id(upn: str, group: Group | None, snapshot: Snapshot) -> str | None:
+    """A declared user's object id: the user the gate read, else the group's member of that UPN."""
+    user = find_user(snapshot.users, upn)
+    member = find_member(group, upn) if group is not None else None
+    found = user or member
+    return found.id if found is not None else None
+
+
+def _addin(app: App, group: Group | None, users: tuple[str, ...], user_ids: Mapping[str, str],
+           snapshot: Snapshot) -> AddinAdoption:
     if group is None:
         return AddinAdoption()
-    present = {m.id for m in group.members}
     members = {}
     for upn in users:
-        user = snapshot.users.get(upn.lower())
-        if user is not None and user.id in present:
-            members[user.id] = group_member_id(group.id, user.id)
+        member, object_id = find_member(group, upn), user_ids.get(upn.lower())
+        # Imported under the id the member resource is keyed by (components.addin: user_ids).
+        if member is not None and member.id == object_id:
+            members[member.id] = group_member_id(group.id, member.id)
     assignment = None
-    sp = snapshot.service_principals.get(app.app_id)
+    sp = service_principal(snapshot, app.app_id)
     if sp is not None and app.addin is not None and app.addin.requires_assignment:
         found = sorted(a.id for a in snapshot.app_role_assigned_to.get(sp.id, ())
                        if a.principal_id == group.id and a.app_role_id == DEFAULT_ACCESS_ROLE_ID)

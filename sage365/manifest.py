@@ -48,9 +48,12 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(parts + [0] * (4 - len(parts)))
 
 
-def reported_version_key(version: str) -> tuple[int, ...]:
-    """version_key of a version a service reported, or () when it is not a dotted version:
-    () sorts below every version and equals none, so an unreadable version never passes."""
+def reported_version_key(version: str | None) -> tuple[int, ...]:
+    """version_key of a version a service reported, or () when it is not a dotted version
+    (empty, "latest", "1.0.x", null): () sorts below every version and equals none, so an
+    unreadable version never passes and is always older than the manifest's."""
+    if not isinstance(version, str):
+        return ()
     try:
         return version_key(version)
     except ValueError:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from typing import Mapping
 
 from sage365.catalog import Catalog
-from sage365.checks.base import CheckMetadata
+from sage365.checks.base import CheckMetadata, find_user
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.manifest import reported_version_key, version_key
@@ -140,7 +140,7 @@ def _deployment(tenant: Tenant, addin: AddinAssignment, name: str, app_id: str, 
     declared = {upn.casefold(): upn for upn in addin.users}
     owner: dict[str, str] = {}  # identity -> declared UPN (folded); the UPN itself wins a clash
     for folded in declared:
-        found = users.get(folded.lower())
+        found = find_user(users, folded)
         for address in found.addresses if found is not None else ():
             owner.setdefault(address.casefold(), folded)
     owner.update({folded: folded for folded in declared})

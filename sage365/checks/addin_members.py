@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sage365.catalog import Catalog
-from sage365.checks.base import CheckMetadata, Text, find_group, first_error, localize
+from sage365.checks.base import CheckMetadata, Text, find_group, first_error, localize, upn_key
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import Part, Snapshot
@@ -86,8 +86,8 @@ def _members(tenant: Tenant, snapshot: Snapshot, addin: AddinAssignment, lang: s
         # The group is missing, so nobody is a member: each declared user fails.
         return [METADATA.finding(tenant, Status.FAIL, upn, "no_group", lang, expected=member,
                                  actual="group not found", upn=upn, group=addin.group) for upn in addin.users]
-    members = {m.user_principal_name.casefold(): m.user_principal_name for m in group.members}
-    declared = {upn.casefold(): upn for upn in addin.users}
+    members = {upn_key(m.user_principal_name): m.user_principal_name for m in group.members}
+    declared = {upn_key(upn): upn for upn in addin.users}
     findings = [
         METADATA.finding(tenant, Status.PASS, upn, "pass", lang, expected=member, actual=member,
                          upn=upn, group=addin.group)

@@ -14,7 +14,7 @@ from sage365.catalog import Catalog
 from sage365.checks.ids import CHECK_IDS
 from sage365.declaration import Tenant
 from sage365.findings import Finding, Severity, Status
-from sage365.snapshot import Group, Part, Snapshot
+from sage365.snapshot import Group, Part, Snapshot, User
 
 LANGUAGES = ("en", "fr")
 
@@ -159,3 +159,23 @@ def find_group(snapshot: Snapshot, display_name: str) -> Group | None:
         return group
     wanted = display_name.casefold()
     return next((g for name, g in snapshot.groups.items() if name.casefold() == wanted), None)
+
+
+def upn_key(upn: str) -> str:
+    """The form in which UPNs compare: case-insensitively, as Entra compares them."""
+    return upn.casefold()
+
+
+def find_member(group: Group, upn: str) -> User | None:
+    """A direct user member of `group` by UPN (upn_key)."""
+    wanted = upn_key(upn)
+    return next((m for m in group.members if upn_key(m.user_principal_name) == wanted), None)
+
+
+def find_user(users: Mapping[str, User], upn: str) -> User | None:
+    """A declared add-in user the snapshot read (Snapshot.users, keyed by lower-case UPN), by upn_key."""
+    found = users.get(upn.lower())
+    if found is not None:
+        return found
+    wanted = upn_key(upn)
+    return next((u for key, u in users.items() if upn_key(key) == wanted), None)

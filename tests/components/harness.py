@@ -32,6 +32,7 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID
+from sage365.checks.consent_common import graph_service_principal, service_principal
 from sage365.snapshot import Snapshot
 
 # Microsoft Graph's real application permission ids.
@@ -133,11 +134,13 @@ class TenantMocks(pulumi_mocks.Mocks):
         raise AssertionError(f"unexpected invoke {args.token}")
 
     def _live_sp(self, client_id: str) -> str | None:
+        """The live service principal of `client_id`: Graph filters appId case-insensitively."""
         if self.live is None:
             return None
-        if client_id == MICROSOFT_GRAPH_APP_ID and self.live.graph_service_principal is not None:
-            return self.live.graph_service_principal.id
-        sp = self.live.service_principals.get(client_id)
+        if client_id.lower() == MICROSOFT_GRAPH_APP_ID:
+            sp = graph_service_principal(self.live)
+        else:
+            sp = service_principal(self.live, client_id)
         return sp.id if sp is not None else None
 
 

@@ -1,0 +1,110 @@
+"""Adoption finds what the drift checks find: a hand-associated tenant whose objects differ from
+the declaration only in case (Entra compares appIds, group display names and UPNs
+case-insensitively), run through the real program under Pulumi's mock runtime.
+
+The snapshot is woodgrove's (sandbox/hand-associated.yaml) as the gate reads it, then keyed and
+spelled as the tenant's own objects are: appIds upper-case (as the Entra portal and PowerShell
+print GUIDs; Graph itself answers appId lower-case), Graph's service principal only among the
+service principals (the checks' fallback), the group's name in lower case, its members' UPNs
+in another case, one declared user not read on its own (found as the group's member).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+import components.gate
+from components.adoption import plan
+from components.program import main
+from sage365 import engine
+from sage365.catalog import MICROSOFT_GRAPH_APP_ID, load_catalog
+from sage365.declaration import load_tenant
+from sage365.engine import read_tenant_sync
+from sage365.findings import Status
+from sage365.snapshot import Snapshot
+from tests.components.harness import run_program
+from tests.components.live import planned_differences
+from tests.components.test_adoption_sandbox import HAND, WOODGROVE, ids, import_ids, woodgrove_imports
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = load_catalog(ROOT / "catalog" / "catalog.yaml")
+TENANT = load_tenant(WOODGROVE)
+TODAY = dt.date(2026, 5, 1)
+
+
+def recased(snapshot: Snapshot) -> Snapshot:
+    """The same objects, with the case of their names and keys as a hand association left them."""
+    graph = snapshot.graph_service_principal
+    assert graph is not None
+    sps = {app_id.upper(): sp for app_id, sp in snapshot.service_principals.items()}
+    sps[MICROSOFT_GRAPH_APP_ID.upper()] = graph
+    (name, group), = snapshot.groups.items()
+    members = tuple(dataclasses.replace(m, user_principal_name=m.user_principal_name.title()) for m in group.members)
+    group = dataclasses.replace(group, display_name=name.lower(), members=members)
+    # emma was read as a user, spelt Emma@Woodgrove.Fr; hugo was not (a member only).
+    emma = snapshot.users["emma@woodgrove.fr"]
+    users = {"Emma@Woodgrove.Fr": dataclasses.replace(emma, user_principal_name="Emma@Woodgrove.Fr")}
+    return dataclasses.replace(snapshot, graph_service_principal=None, service_principals=sps,
+                               groups={group.display_name: group}, users=users)
+
+
+@pytest.fixture
+def hand_recased(sandbox_server, monkeypatch):
+    server = sandbox_server(HAND)
+    snapshot = recased(read_tenant_sync(TENANT, CATALOG, graph_url=server.base_url))
+    monkeypatch.setattr(components.gate, "today", lambda: TODAY)
+    monkeypatch.setattr(components.gate.engine, "read_tenant_sync", lambda *_a, **_k: snapshot)
+    return server, snapshot
+
+
+def test_the_checks_find_every_recased_object_present(hand_recased):
+    _, snapshot = hand_recased
+    findings = engine.evaluate(TENANT, CATALOG, snapshot, today=TODAY).findings
+    judged = {(f.check, f.resource): f.status for f in findings
+              if f.check in ("consent.service_principal", "consent.delegated_scopes", "consent.app_roles",
+                             "addin.group", "addin.members")}
+    assert judged == {
+        ("consent.service_principal", "sage-business-center"): Status.PASS,
+        ("consent.service_principal", "sage-contact"): Status.PASS,
+        ("consent.delegated_scopes", "sage-business-center"): Status.PASS,
+        ("consent.delegated_scopes", "sage-contact"): Status.PASS,
+        ("consent.app_roles", "sage-business-center"): Status.PASS,
+        ("consent.app_roles", "sage-contact"): Status.PASS,
+        ("addin.group", "Sage Contact - Woodgrove"): Status.PASS,
+        ("addin.members", "emma@woodgrove.fr"): Status.PASS,
+        ("addin.members", "hugo@woodgrove.fr"): Status.PASS,
+    }
+
+
+def test_plan_imports_the_real_objects_and_keys_users_by_the_declared_upn(hand_recased):
+    _, snapshot = hand_recased
+    adoption = plan(TENANT, CATALOG, snapshot)
+    group, emma, hugo = ids("4", "0002", 1), ids("4", "0001", 2), ids("4", "0001", 3)
+    assert adoption.user_ids == {"emma@woodgrove.fr": emma, "hugo@woodgrove.fr": hugo}
+    addin = adoption.addin("sage-contact")
+    assert (addin.group, dict(addin.members)) == (
+        f"/groups/{group}", {emma: f"{group}/member/{emma}", hugo: f"{group}/member/{hugo}"})
+    assert adoption.imports == 9
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_a_recased_hand_associated_tenant_is_adopted_and_nothing_is_created(hand_recased, preview):
+    server, snapshot = hand_recased
+    config = {"azuread:tenantId": TENANT.tenant_id, "azuread:useOidc": "true", "sage365:graphUrl": server.base_url,
+              "sage365:tenantFile": str(WOODGROVE)}
+    result = run_program(main, stack="woodgrove", config=config, preview=preview, live=snapshot)
+    assert result.error is None
+    # The real objects' ids, in the provider's formats: the same as for the tenant spelt as declared.
+    assert import_ids(result) == woodgrove_imports()
+    created = sorted(r.name for r in result.resources if r.custom and not r.import_id)
+    assert created == ["woodgrove-azuread"]
+    # Only the group's name differs (its case): the import then renames it to the declaration.
+    assert planned_differences(result, snapshot) == {"woodgrove-addin-sage-contact-group": ("displayName",)}
+    assert result.logs == [("INFO", "tenant woodgrove: 9 object(s) that already exist in the tenant are adopted "
+                                    "(imported), not created")]
+    # No user was looked up through the provider: every member's id came from the snapshot.
+    assert [c for c in result.calls if c[0] == "azuread:index/getUser:getUser"] == []
