@@ -22,13 +22,17 @@ import base64
 import os
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Mapping, TypeVar
 
 import pulumi
 import pulumi.dynamic
 
 from sage365.catalog import App
 from sage365.declaration import AddinAssignment
+
+if TYPE_CHECKING:
+    from sage365.exchange.client import ExchangeClient
+    from sage365.manifest import Manifest
 
 T = TypeVar("T")
 STABLE = ("tenant_id", "app_id")  # the identity of a deployment: changing either replaces it
@@ -88,6 +92,30 @@ def _same_users(a: list[str], b: list[str]) -> bool:
     return {u.casefold() for u in a} == {u.casefold() for u in b}
 
 
+async def _deploy(client: ExchangeClient, manifest: Manifest, props: dict[str, Any]) -> bool:
+    """Bring the organization app in line with `props`, for create and update alike; True when
+    it was absent and New-App created it (New-App then also set the users and states).
+
+    Present: New-App first when the live version is older than the manifest's, then Set-App
+    to the declared users and states. A version Exchange reported that is not a dotted version
+    (empty, null, "latest", "1.0.x") cannot be trusted to be current, so it counts as older
+    (manifest.reported_version_key, as the addin.deployment check reads it) and the manifest
+    is deployed again, never a traceback out of the provider.
+    """
+    from sage365.exchange import apps
+    from sage365.manifest import reported_version_key
+
+    users, enabled, state = props["users"], props["enabled"], props["default_state"]
+    live = (await apps.organization_apps(client)).get(manifest.id)
+    if live is None or reported_version_key(live.version) < manifest.version_key:
+        await apps.new_app(client, manifest, users, enabled=enabled, default_state=state)
+        if live is None:
+            return True
+    # Already deployed (by hand, another stack, or this one): bring it in line, never remove it later.
+    await apps.set_app(client, manifest.id, users, enabled=enabled, default_state=state)
+    return False
+
+
 class OutlookAddinDeploymentProvider(pulumi.dynamic.ResourceProvider):
     """Create/read/diff/update/delete of one organization app in one tenant."""
 
@@ -110,26 +138,8 @@ class OutlookAddinDeploymentProvider(pulumi.dynamic.ResourceProvider):
         return pulumi.dynamic.CheckResult(news, failures)
 
     def create(self, props: dict[str, Any]) -> pulumi.dynamic.CreateResult:
-        from sage365.exchange import apps
-        from sage365.manifest import version_key
-
         manifest = _manifest(props)
-
-        async def deploy(client) -> bool:
-            existing = (await apps.organization_apps(client)).get(manifest.id)
-            if existing is None:
-                await apps.new_app(client, manifest, props["users"], enabled=props["enabled"],
-                                   default_state=props["default_state"])
-                return True
-            # Already deployed (by hand, or by another stack): adopt it, bring it in line, never remove it later.
-            if not existing.version or version_key(existing.version) < manifest.version_key:
-                await apps.new_app(client, manifest, props["users"], enabled=props["enabled"],
-                                   default_state=props["default_state"])
-            await apps.set_app(client, manifest.id, props["users"], enabled=props["enabled"],
-                               default_state=props["default_state"])
-            return False
-
-        created = _run(deploy, props)
+        created = _run(lambda client: _deploy(client, manifest, props), props)
         return pulumi.dynamic.CreateResult(f"{props['tenant_id']}/{manifest.id}", {**props, "created": created})
 
     def read(self, id_: str, props: dict[str, Any]) -> pulumi.dynamic.ReadResult:
@@ -154,21 +164,10 @@ class OutlookAddinDeploymentProvider(pulumi.dynamic.ResourceProvider):
                                          delete_before_replace=True)
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> pulumi.dynamic.UpdateResult:
-        from sage365.exchange import apps
-        from sage365.manifest import version_key
-
         manifest = _manifest(news)
-
-        async def align(client) -> None:
-            live = (await apps.organization_apps(client)).get(manifest.id)
-            if live is None or not live.version or version_key(live.version) < manifest.version_key:
-                await apps.new_app(client, manifest, news["users"], enabled=news["enabled"],
-                                   default_state=news["default_state"])
-            await apps.set_app(client, manifest.id, news["users"], enabled=news["enabled"],
-                               default_state=news["default_state"])
-
-        _run(align, news)
-        return pulumi.dynamic.UpdateResult({**news, "created": bool(olds.get("created"))})
+        recreated = _run(lambda client: _deploy(client, manifest, news), news)
+        # Deployed again after it was removed by hand: this resource created the live app now.
+        return pulumi.dynamic.UpdateResult({**news, "created": bool(olds.get("created")) or recreated})
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
         if not props.get("created"):

@@ -19,7 +19,7 @@ import json
 import re
 from typing import Any
 
-from sage365.manifest import ManifestError, parse_manifest, version_key
+from sage365.manifest import ManifestError, parse_manifest, reported_version_key, version_key
 from sage365.sandbox.errors import GraphError
 from sage365.sandbox.router import Response
 from sage365.sandbox.state import Obj, State, Tenant
@@ -175,7 +175,9 @@ def _new_app(tenant: Tenant, parameters: dict[str, Any]) -> list[Obj]:
         raise ExchangeFault(400, "BadRequest", f"The app couldn't be installed: the manifest is invalid: {message}",
                             "Microsoft.Exchange.WebServices.Data.ServiceResponseException") from None
     existing = tenant.organizationApps.get(manifest.id)
-    if existing is not None and version_key(manifest.version) <= version_key(str(existing.get("AppVersion", "0"))):
+    # An installed AppVersion that is not a dotted version (a state edited by hand) counts as
+    # older here, so the upgrade goes through: what Exchange Online does then is not documented.
+    if existing is not None and version_key(manifest.version) <= reported_version_key(existing.get("AppVersion")):
         raise ExchangeFault(400, "BadRequest", f"The app couldn't be installed. The app {manifest.id} is already "
                             f"installed at version {existing.get('AppVersion')}.",
                             "Microsoft.Exchange.Management.Tasks.AppAlreadyInstalledException")

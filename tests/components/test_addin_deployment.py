@@ -14,6 +14,7 @@ import components.gate
 from components.addin_deployment import DeploymentError, OutlookAddinDeploymentProvider
 from components.program import main
 from sage365.catalog import load_catalog
+from sage365.sandbox import routes_exchange
 from sage365.sandbox.state import read_raw
 from tests.components.harness import DYNAMIC, TENANT_IDS, run_program
 from tests.sandbox_fixtures import CONTOSO, DEMO_STATE, FABRIKAM, NORTHWIND
@@ -119,6 +120,83 @@ def test_exchange_refusing_the_identity_fails_the_step_with_the_reason(sandbox_s
     assert str(refused.value) == (
         f"tenant {FABRIKAM}, add-in {APP_ID}: 403 Forbidden: Get-App: The caller doesn't have the permissions to run "
         "this cmdlet: it needs Exchange.ManageAsApp and an Exchange administrator role.")
+
+
+@pytest.fixture
+def received(monkeypatch) -> list[tuple[str, dict]]:
+    """The cmdlets the sandbox's Exchange endpoint received, with their parameters, in order."""
+    sent: list[tuple[str, dict]] = []
+    serve = routes_exchange.invoke
+
+    def recording(tenant, body, **kwargs):
+        cmdlet = json.loads(body)["CmdletInput"]
+        sent.append((cmdlet["CmdletName"], cmdlet.get("Parameters") or {}))
+        return serve(tenant, body, **kwargs)
+
+    monkeypatch.setattr(routes_exchange, "invoke", recording)
+    return sent
+
+
+def sent_to_deploy(users: list[str]) -> dict:
+    return {"OrganizationApp": True, "FileData": base64.b64encode(MANIFEST.data).decode(), "ProvidedTo": "SpecificUsers",
+            "UserList": users, "Enabled": True, "DefaultStateForUser": "Enabled"}
+
+
+def sent_to_align(users: list[str]) -> dict:
+    return {"OrganizationApp": True, "Identity": APP_ID, "ProvidedTo": "SpecificUsers", "UserList": users,
+            "Enabled": True, "DefaultStateForUser": "Enabled"}
+
+
+# What Exchange may report as AppVersion that is no dotted version: each counts as older than
+# the manifest, so the manifest is deployed again (New-App), then aligned (Set-App).
+MALFORMED_VERSIONS = ["", "1.0.x", "latest", None, "1..0", " "]
+
+
+@pytest.mark.parametrize("operation", ["create", "update"])
+@pytest.mark.parametrize("reported", MALFORMED_VERSIONS, ids=repr)
+def test_a_malformed_reported_version_is_redeployed_never_a_traceback(demo_sandbox, received, operation, reported):
+    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=reported))
+    users = ["alice@contoso.fr"]
+    news = props(demo_sandbox, CONTOSO, users)
+    if operation == "create":
+        outs = PROVIDER.create(news).outs
+    else:
+        outs = PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": False}, news).outs
+    # Found deployed (adopted), so not created by this resource, whichever operation.
+    assert outs == {**news, "created": False}
+    assert received == [("Get-App", {"OrganizationApp": True}), ("New-App", sent_to_deploy(users)),
+                        ("Set-App", sent_to_align(users))]
+    app = live(demo_sandbox, CONTOSO)
+    assert (app["AppVersion"], app["UserList"]) == ("1.0.0.0", users)
+
+
+@pytest.mark.parametrize("operation", ["create", "update"])
+@pytest.mark.parametrize("reported", ["1.0.0.0", "1.0", "2.0.0.0"])
+def test_a_current_or_newer_reported_version_is_only_aligned(demo_sandbox, received, operation, reported):
+    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=reported))
+    users = ["bob@contoso.fr"]
+    news = props(demo_sandbox, CONTOSO, users)
+    if operation == "create":
+        outs = PROVIDER.create(news).outs
+    else:
+        outs = PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": True}, news).outs
+    assert outs["created"] is (operation == "update")
+    assert received == [("Get-App", {"OrganizationApp": True}), ("Set-App", sent_to_align(users))]
+    assert live(demo_sandbox, CONTOSO)["AppVersion"] == reported  # never downgraded
+
+
+@pytest.mark.parametrize("created_before", [False, True])
+def test_update_of_an_app_removed_by_hand_deploys_it_again_and_owns_it(demo_sandbox, received, created_before):
+    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps.clear())
+    users = ["alice@contoso.fr", "bob@contoso.fr"]
+    news = props(demo_sandbox, CONTOSO, users)
+    outs = PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": created_before}, news).outs
+    # New-App sets the users and states itself: no Set-App after it. The app now live was
+    # deployed by this resource, so a later delete removes it.
+    assert outs == {**news, "created": True}
+    assert received == [("Get-App", {"OrganizationApp": True}), ("New-App", sent_to_deploy(users))]
+    app = live(demo_sandbox, CONTOSO)
+    assert (app["AppVersion"], app["UserList"], app["ProvidedTo"]) == ("1.0.0.0", users, "SpecificUsers")
 
 
 # --- under Pulumi's mock runtime ---------------------------------------------------------

@@ -9,7 +9,7 @@ import pytest
 
 from sage365.catalog import load_catalog
 from sage365.declaration import DeclarationError
-from sage365.manifest import Manifest, ManifestError, load_manifest, parse_manifest, version_key
+from sage365.manifest import Manifest, ManifestError, load_manifest, parse_manifest, reported_version_key, version_key
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = 'xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"'
@@ -37,6 +37,16 @@ def test_a_valid_manifest_parses_exactly():
         path="m.xml", id="00000000-5a6e-4000-8000-0000000000a1", version="1.2", display_name="Contact",
         hosts=("Mailbox",), data=data)
     assert version_key("1.2") == version_key("1.2.0.0") < version_key("1.10")
+
+
+@pytest.mark.parametrize("reported", ["", " ", "1.0.x", "latest", "1..0", None])
+def test_a_reported_version_that_is_not_dotted_is_below_every_version(reported):
+    assert reported_version_key(reported) == ()
+    assert reported_version_key(reported) < version_key("0.0.0.1")
+
+
+def test_a_dotted_reported_version_keys_as_version_key():
+    assert reported_version_key(" 1.2 ") == version_key("1.2.0.0") == (1, 2, 0, 0)
 
 
 @pytest.mark.parametrize(("data", "message"), [
