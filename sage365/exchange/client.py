@@ -21,7 +21,7 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
-from sage365.exchange.tokens import missing_permissions, token_facts
+from sage365.exchange.tokens import missing_permissions, sandbox_token, token_facts
 from sage365.graph.rest import Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object, text
 
 EXCHANGE_URL = "https://outlook.office365.com"
@@ -69,7 +69,7 @@ def token_source(tenant_id: str, *, credential: Any = None, sandbox: bool = Fals
             raise ValueError("a credential is required for the real Exchange Online")
 
         async def static() -> str:
-            return f"sandbox.{tenant_id}"
+            return sandbox_token(tenant_id)
 
         return static
 

@@ -30,6 +30,12 @@ class TokenFacts:
     wids: frozenset[str] | None = None  # None: the claim is absent (nothing can be said)
 
 
+def sandbox_token(tenant_id: str) -> str:
+    """The sandbox's static bearer token for `tenant_id` (it holds no secret): what every
+    client sends to the sandbox in place of a credential's token, and what token_facts reads back."""
+    return f"{SANDBOX_PREFIX}{tenant_id}"
+
+
 def token_facts(token: str) -> TokenFacts:
     if token.startswith(SANDBOX_PREFIX):
         return TokenFacts(tenant_id=token[len(SANDBOX_PREFIX):].strip().lower() or None)

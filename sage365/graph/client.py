@@ -30,6 +30,7 @@ from msgraph import GraphRequestAdapter, GraphServiceClient
 from msgraph_core import GraphClientFactory
 from msgraph_core.middleware import GraphTelemetryHandler
 
+from sage365.exchange.tokens import sandbox_token
 from sage365.graph.guard import DeadlineRetryHandler, RefuseRedirects, TenantCheckedTokenProvider, TenantGuard
 from sage365.graph.http import graph_transport, ssl_context  # noqa: F401 (ssl_context: for callers of this module)
 from sage365.graph.transport import CappedTransport
@@ -65,10 +66,6 @@ class StaticTokenProvider(AccessTokenProvider):
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
         return self._hosts
-
-
-def sandbox_token(tenant_id: str) -> str:
-    return f"sandbox.{tenant_id}"
 
 
 def make_transport(base_url: str, max_connections: int = 20) -> CappedTransport:

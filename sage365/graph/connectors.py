@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from sage365.exchange.tokens import sandbox_token
 from sage365.graph.rest import (
     Call,
     Dialect,
@@ -72,7 +73,7 @@ class BetaReader(Paged):
 
     async def _token(self) -> str:
         if self._credential is None:
-            return f"sandbox.{self.tenant_id}"
+            return sandbox_token(self.tenant_id)
         return await access_token(self._credential, GRAPH_SCOPE)
 
     async def collection(self, path: str) -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ tenant as unreadable with it, whatever part of the read it interrupted.
 from __future__ import annotations
 
 import asyncio
-import inspect
 from typing import Any, Optional
 
 import httpx
@@ -31,6 +30,7 @@ from kiota_http.middleware.middleware import BaseMiddleware
 from kiota_http.middleware.options import RetryHandlerOption
 
 from sage365.exchange.tokens import token_facts
+from sage365.graph.rest import issued_token
 
 
 class TenantStopped(Exception):
@@ -94,9 +94,8 @@ class TenantCheckedCredential:
         self._guard = guard
 
     async def get_token(self, *scopes: str, **kwargs: Any) -> Any:
-        token = self._credential.get_token(*scopes, **kwargs)
-        if inspect.isawaitable(token):
-            token = await token
+        # The whole AccessToken is handed on (a credential's callers, kiota's included, read its expiry).
+        token = await issued_token(self._credential, *scopes, **kwargs)
         self._guard.check_token(token.token)
         return token
 

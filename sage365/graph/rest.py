@@ -82,12 +82,18 @@ def error_object(response: Any) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-async def access_token(credential: Any, scope: str) -> str:
-    """The bearer token for `scope` from an azure-identity credential, synchronous or not."""
-    token = credential.get_token(scope)
+async def issued_token(credential: Any, *scopes: str, **kwargs: Any) -> Any:
+    """`credential.get_token(*scopes, **kwargs)`'s AccessToken, from an azure-identity
+    credential synchronous or not (awaited when the credential is an async one)."""
+    token = credential.get_token(*scopes, **kwargs)
     if inspect.isawaitable(token):
         token = await token
-    return token.token
+    return token
+
+
+async def access_token(credential: Any, scope: str) -> str:
+    """The bearer token for `scope` from an azure-identity credential, synchronous or not."""
+    return (await issued_token(credential, scope)).token
 
 
 @dataclass(frozen=True)

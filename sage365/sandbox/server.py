@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from sage365.exchange.tokens import SANDBOX_PREFIX
 from sage365.sandbox import batch, routes_apps, routes_beta, routes_directory, routes_exchange, wire
 from sage365.sandbox.errors import GraphError, bad_request, internal_error, unauthenticated
 from sage365.sandbox.faults import Fault, FaultInjector, Faults
@@ -28,7 +29,7 @@ from sage365.sandbox.stats import Stats
 T = TypeVar("T")
 VERSION = "/v1.0"
 BETA = "/beta"  # Graph beta: connectors and sign-in activity only (routes_beta)
-TOKEN_PREFIX = "Bearer sandbox."
+TOKEN_PREFIX = f"Bearer {SANDBOX_PREFIX}"  # what sage365.exchange.tokens.sandbox_token makes
 
 
 def build_router() -> Router:
