@@ -88,3 +88,34 @@ def test_every_token_is_requested_for_the_bound_tenant():
 
     assert asyncio.run(go()) == "token"
     assert calls == [(("https://graph.microsoft.com/.default",), {"claims": None, "tenant_id": TENANT, "enable_cae": True}), "closed"]
+
+
+def test_github_kind_signs_in_with_the_shared_id_token_and_the_options(monkeypatch):
+    import azure.identity
+
+    from sage365.graph.credentials import github_id_token
+
+    monkeypatch.setattr(azure.identity, "ClientAssertionCredential", Recorder)
+    env = {"ACTIONS_ID_TOKEN_REQUEST_URL": "https://x/", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t", "AZURE_CLIENT_ID": "c"}
+    credential = credential_for(TENANT, env, options={"authority": "login.example"}).credential
+    assert (credential.args, credential.kwargs) == ((TENANT, "c", github_id_token("https://x/", "t")),
+                                                    {"authority": "login.example"})
+    source = lambda: "assertion"  # noqa: E731
+    credential = credential_for(TENANT, env, id_token=source).credential
+    assert (credential.args, credential.kwargs) == ((TENANT, "c", source), {})
+
+
+def test_options_reach_every_kind(monkeypatch):
+    import azure.identity
+
+    for name in ("WorkloadIdentityCredential", "CertificateCredential", "DefaultAzureCredential"):
+        monkeypatch.setattr(azure.identity, name, type(name, (Recorder,), {}))
+    options = {"authority": "login.example"}
+    workload = credential_for(TENANT, {"AZURE_CLIENT_ID": "c", "AZURE_FEDERATED_TOKEN_FILE": "/t"}, options=options)
+    assert workload.credential.kwargs == {"tenant_id": TENANT, "client_id": "c", "token_file_path": "/t", **options}
+    certificate = credential_for(TENANT, {"AZURE_CLIENT_ID": "c", "AZURE_CLIENT_CERTIFICATE_PATH": "/p",
+                                          "AZURE_CLIENT_CERTIFICATE_PASSWORD": ""}, options=options).credential
+    assert (certificate.args, certificate.kwargs) == ((TENANT, "c"), {"certificate_path": "/p", "password": None, **options})
+    default = credential_for(TENANT, {}, options=options).credential
+    assert (type(default).__name__, default.args, default.kwargs) == (
+        "DefaultAzureCredential", (), {"additionally_allowed_tenants": [TENANT], **options})

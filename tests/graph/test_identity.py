@@ -91,3 +91,44 @@ def test_a_certificate_comes_first_as_in_the_provider():
         "useAksWorkloadIdentity is not supported by the preview gate: use useOidc with oidcTokenFilePath "
         "(the same federated token file)"
     ]
+
+
+class Recorder:
+    """Stands for an azure-identity class: records how it was built."""
+
+    def __init__(self, *args, **kwargs):
+        self.args, self.kwargs = args, kwargs
+
+
+def built(monkeypatch, auth: ProviderAuth):
+    for name in ("CertificateCredential", "ClientAssertionCredential", "WorkloadIdentityCredential",
+                 "ManagedIdentityCredential", "AzureCliCredential", "DefaultAzureCredential"):
+        monkeypatch.setattr(azure.identity, name, type(name, (Recorder,), {}))
+    bound = identity.credential(auth, TENANT)
+    assert bound.tenant_id == TENANT
+    return type(bound.credential).__name__, bound.credential.args, bound.credential.kwargs
+
+
+def test_each_method_builds_its_credential_with_exactly_the_provider_s_settings(monkeypatch):
+    assert built(monkeypatch, ProviderAuth(client_id=CLIENT, client_certificate_path="/c.pfx",
+                                           client_certificate_password="pw")) == (
+        "CertificateCredential", (TENANT, CLIENT), {"certificate_path": "/c.pfx", "password": "pw"})
+    assert built(monkeypatch, ProviderAuth(client_certificate_path="/c.pfx", client_certificate_password="")) == (
+        "CertificateCredential", (TENANT, ""), {"certificate_path": "/c.pfx", "password": None})
+    assert built(monkeypatch, ProviderAuth(client_id=CLIENT, use_oidc=True, oidc_token_file_path="/t")) == (
+        "WorkloadIdentityCredential", (), {"tenant_id": TENANT, "client_id": CLIENT, "token_file_path": "/t"})
+    name, args, kwargs = built(monkeypatch, ProviderAuth(client_id=CLIENT, use_oidc=True, oidc_token="the-oidc-token"))
+    assert (name, args[:2], args[2](), kwargs) == ("ClientAssertionCredential", (TENANT, CLIENT), "the-oidc-token", {})
+    name, args, kwargs = built(monkeypatch, ProviderAuth(client_id=CLIENT, use_oidc=True, oidc_request_token="rt",
+                                                         oidc_request_url="https://u/"))
+    assert (name, args, kwargs) == ("ClientAssertionCredential",
+                                    (TENANT, CLIENT, identity.github_id_token("https://u/", "rt")), {})
+    assert built(monkeypatch, ProviderAuth(client_id=CLIENT, use_msi=True)) == (
+        "ManagedIdentityCredential", (), {"client_id": CLIENT})
+    assert built(monkeypatch, ProviderAuth(use_msi=True)) == ("ManagedIdentityCredential", (), {})
+    assert built(monkeypatch, ProviderAuth(client_id=CLIENT, use_cli=True)) == (
+        "AzureCliCredential", (), {"tenant_id": TENANT})
+    with pytest.raises(ValueError, match="^OIDC needs a token, a token file or GitHub's token request variables$"):
+        identity.credential(ProviderAuth(client_id=CLIENT, use_oidc=True), TENANT)
+    with pytest.raises(ValueError, match="^no sign-in method$"):
+        identity.credential(ProviderAuth(), TENANT)
