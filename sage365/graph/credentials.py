@@ -134,6 +134,42 @@ def github_id_token(request_url: str, request_token: str, audience: str = OIDC_A
         return _GITHUB_SOURCES[key]
 
 
+METHODS = ("assertion", "workload", "certificate", "msi", "cli", "default")
+
+
+def build_credential(method: str, tenant_id: str, client_id: str | None = None, *,
+                     assertion: Callable[[], str] | None = None, token_file: str | None = None,
+                     certificate_path: str | None = None, password: str | None = None,
+                     options: Mapping[str, Any] | None = None) -> Any:
+    """The sync azure-identity credential for `tenant_id` signing in by `method`, from settings
+    already resolved (sync_credential: the environment; identity.credential: the azuread
+    provider's stack config); the one place that names azure-identity's classes.
+
+    assertion: a ClientAssertionCredential's token source; token_file: a federated token file;
+    options: azure-identity keyword arguments (authority, transport). An empty password is none.
+    """
+    import azure.identity as identity  # lazy: see the module docstring
+
+    options = dict(options or {})
+    if method == "assertion":
+        return identity.ClientAssertionCredential(tenant_id, client_id, assertion, **options)
+    if method == "workload":
+        return identity.WorkloadIdentityCredential(tenant_id=tenant_id, client_id=client_id,
+                                                   token_file_path=token_file, **options)
+    if method == "certificate":
+        return identity.CertificateCredential(tenant_id, client_id, certificate_path=certificate_path,
+                                              password=password or None, **options)
+    if method == "msi":
+        return identity.ManagedIdentityCredential(client_id=client_id, **options) if client_id \
+            else identity.ManagedIdentityCredential(**options)
+    if method == "cli":
+        return identity.AzureCliCredential(tenant_id=tenant_id, **options)
+    if method == "default":
+        # Allowed for this tenant only: TenantBoundCredential asks for it on every token.
+        return identity.DefaultAzureCredential(additionally_allowed_tenants=[tenant_id], **options)
+    raise ValueError(f"unknown sign-in method {method!r}: expected one of {', '.join(METHODS)}")
+
+
 def sync_credential(tenant_id: str, env: Mapping[str, str] | None = None, *,
                     options: Mapping[str, Any] | None = None, id_token: Callable[[], str] | None = None) -> Any:
     """An azure-identity (sync) credential for `tenant_id`, chosen by credential_kind().
@@ -142,27 +178,21 @@ def sync_credential(tenant_id: str, env: Mapping[str, str] | None = None, *,
     id_token: the assertion source of the github kind (default: the process's shared one).
     """
     env = os.environ if env is None else env
-    options = dict(options or {})
     kind = credential_kind(env)
-    import azure.identity as identity  # lazy: see the module docstring
-
     if kind == "github":
         _require(env, kind, "AZURE_CLIENT_ID", GITHUB_URL_ENV, GITHUB_TOKEN_ENV)
         source = id_token or github_id_token(env[GITHUB_URL_ENV], env[GITHUB_TOKEN_ENV])
-        return identity.ClientAssertionCredential(tenant_id, env["AZURE_CLIENT_ID"], source, **options)
+        return build_credential("assertion", tenant_id, env["AZURE_CLIENT_ID"], assertion=source, options=options)
     if kind == "workload":
         _require(env, kind, "AZURE_CLIENT_ID", "AZURE_FEDERATED_TOKEN_FILE")
-        return identity.WorkloadIdentityCredential(
-            tenant_id=tenant_id, client_id=env["AZURE_CLIENT_ID"], token_file_path=env["AZURE_FEDERATED_TOKEN_FILE"],
-            **options)
+        return build_credential("workload", tenant_id, env["AZURE_CLIENT_ID"],
+                                token_file=env["AZURE_FEDERATED_TOKEN_FILE"], options=options)
     if kind == "certificate":
         _require(env, kind, "AZURE_CLIENT_ID", "AZURE_CLIENT_CERTIFICATE_PATH")
-        password = env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD") or None
-        return identity.CertificateCredential(
-            tenant_id, env["AZURE_CLIENT_ID"], certificate_path=env["AZURE_CLIENT_CERTIFICATE_PATH"], password=password,
-            **options)
-    # Allowed for this tenant only: the wrapper below asks for it on every token.
-    return identity.DefaultAzureCredential(additionally_allowed_tenants=[tenant_id], **options)
+        return build_credential("certificate", tenant_id, env["AZURE_CLIENT_ID"],
+                                certificate_path=env["AZURE_CLIENT_CERTIFICATE_PATH"],
+                                password=env.get("AZURE_CLIENT_CERTIFICATE_PASSWORD"), options=options)
+    return build_credential("default", tenant_id, options=options)
 
 
 class TenantBoundCredential:

@@ -18,10 +18,10 @@ never part of a message. azure-identity is imported lazily.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
 # One GitHub token source for drift, export and the gate: fresh tokens, cached until near expiry.
-from sage365.graph.credentials import KIND_ENV, TenantBoundCredential, github_id_token
+from sage365.graph.credentials import KIND_ENV, TenantBoundCredential, build_credential, github_id_token
 
 _TRUE = ("1", "true", "t", "yes")
 
@@ -149,31 +149,25 @@ def credential(auth: ProviderAuth, tenant_id: str) -> TenantBoundCredential:
 
     Call problems() first: an incomplete `auth` raises ValueError here.
     """
-    import azure.identity as identity  # lazy: slow to import
-
     if auth.method == "certificate":
-        inner: Any = identity.CertificateCredential(tenant_id, auth.client_id or "",
-                                                    certificate_path=auth.client_certificate_path,
-                                                    password=auth.client_certificate_password or None)
+        inner = build_credential("certificate", tenant_id, auth.client_id or "",
+                                 certificate_path=auth.client_certificate_path,
+                                 password=auth.client_certificate_password)
     elif auth.method == "oidc":
         if not auth.client_id:
             raise ValueError("OIDC needs a client id")
         if auth.oidc_source == "token":
             token = auth.oidc_token or ""
-            inner = identity.ClientAssertionCredential(tenant_id, auth.client_id, lambda: token)
+            inner = build_credential("assertion", tenant_id, auth.client_id, assertion=lambda: token)
         elif auth.oidc_source == "file":
-            inner = identity.WorkloadIdentityCredential(
-                tenant_id=tenant_id, client_id=auth.client_id, token_file_path=auth.oidc_token_file_path)
+            inner = build_credential("workload", tenant_id, auth.client_id, token_file=auth.oidc_token_file_path)
         elif auth.oidc_source == "request":
-            inner = identity.ClientAssertionCredential(
-                tenant_id, auth.client_id, github_id_token(auth.oidc_request_url or "", auth.oidc_request_token or ""))
+            inner = build_credential("assertion", tenant_id, auth.client_id, assertion=github_id_token(
+                auth.oidc_request_url or "", auth.oidc_request_token or ""))
         else:
             raise ValueError("OIDC needs a token, a token file or GitHub's token request variables")
-    elif auth.method == "msi":
-        inner = identity.ManagedIdentityCredential(client_id=auth.client_id) if auth.client_id \
-            else identity.ManagedIdentityCredential()
-    elif auth.method == "cli":
-        inner = identity.AzureCliCredential(tenant_id=tenant_id)
+    elif auth.method in ("msi", "cli"):
+        inner = build_credential(auth.method, tenant_id, auth.client_id)
     else:
         raise ValueError("no sign-in method")
     return TenantBoundCredential(inner, tenant_id)
