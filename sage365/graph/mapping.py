@@ -108,9 +108,26 @@ def _type(obj: g.DirectoryObject | None) -> str:
     return (obj.odata_type or "").lower() if obj is not None else ""
 
 
+def _user_by(odata_type: object, user_principal_name: object) -> bool:
+    """The one rule saying a directory object is a user, for Structs and Graph's raw JSON alike.
+
+    @odata.type decides when Graph sent it: an object typed otherwise is no user even with a
+    userPrincipalName key (Graph answers a member it lets the caller see only in part, a device
+    or a service principal, with every other selected property null). Only without the
+    annotation (some proxies strip annotations) does a userPrincipalName, not null, say "user".
+    """
+    if odata_type:
+        return str(odata_type).lower() == g.USER_TYPE
+    return user_principal_name is not None
+
+
 def is_user(obj: g.DirectoryObject) -> bool:
-    # Without @odata.type (some proxies strip annotations) a userPrincipalName still says "user".
-    return _type(obj) == g.USER_TYPE or (not obj.odata_type and obj.userPrincipalName is not None)
+    return _user_by(obj.odata_type, obj.userPrincipalName)
+
+
+def is_user_json(obj: dict) -> bool:
+    """is_user for a directory object kept as Graph's JSON (sage365.onboarding keeps them so)."""
+    return _user_by(obj.get("@odata.type"), obj.get("userPrincipalName"))
 
 
 def is_group(obj: g.DirectoryObject) -> bool:
@@ -129,10 +146,19 @@ def group(x: g.Group, members: Iterable[g.DirectoryObject] | None = None) -> s.G
     )
 
 
-def _tenant_wide(assignments: Iterable[g.UnifiedRoleAssignment]) -> list[g.UnifiedRoleAssignment]:
+def _held_tenant_wide(principal_id: object, directory_scope_id: object) -> bool:
     # Global Administrator only works at directory scope "/"; an assignment scoped to an
     # administrative unit does not let anyone consent for the tenant.
-    return [a for a in assignments if a.principalId and (a.directoryScopeId or "/") == "/"]
+    return bool(principal_id) and (directory_scope_id or "/") == "/"
+
+
+def _tenant_wide(assignments: Iterable[g.UnifiedRoleAssignment]) -> list[g.UnifiedRoleAssignment]:
+    return [a for a in assignments if _held_tenant_wide(a.principalId, a.directoryScopeId)]
+
+
+def tenant_wide_json(assignment: dict) -> bool:
+    """A role assignment, as Graph's JSON, held at directory scope "/" by a principal (_tenant_wide's rule)."""
+    return _held_tenant_wide(assignment.get("principalId"), assignment.get("directoryScopeId"))
 
 
 def global_administrator_ids(assignments: Iterable[g.UnifiedRoleAssignment]) -> frozenset[str]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from sage365.catalog import Catalog
+from sage365.graph.mapping import is_user_json
 from sage365.onboarding.connector import declare_connector
-from sage365.onboarding.discovery import USER_TYPE, Candidate, Discovery, GroupFound, addin_group_filter
+from sage365.onboarding.discovery import GROUP_TYPE, Candidate, Discovery, GroupFound, addin_group_filter
 from sage365.onboarding.yamltext import comment, flow_list, quoted, scalar
 
 Obj = dict[str, Any]
@@ -354,14 +355,14 @@ def _addin_entry(out: _Lines, key: str, found: GroupFound, declared_domains: set
     for member in sorted(found.members, key=lambda m: (str(m.get("userPrincipalName") or ""), str(m.get("id")))):
         kind = str(member.get("@odata.type") or "").lower()
         upn = str(member.get("userPrincipalName") or "")
-        if kind == USER_TYPE or (not kind and upn):
+        if is_user_json(member):  # drift's rule (sage365.graph.mapping): an untyped member with a UPN, even "", is a user
             domain = upn.rsplit("@", 1)[-1].lower()
             if UPN.fullmatch(upn) and domain in declared_domains:
                 users.append(upn)
             else:
                 notes.note(f"Member {quoted(upn)} cannot be declared (not a UPN on the tenant's verified domains, "
                            "such as a guest)", 6, ["addin.members"])
-        elif kind == "#microsoft.graph.group":
+        elif kind == GROUP_TYPE:
             notes.note(f"Nested group {quoted(str(member.get('displayName') or member.get('id')))} is a member: "
                        "its members are not declared (add-in members are direct members only; informational)", 6,
                        ["addin.members"])

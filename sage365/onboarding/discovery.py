@@ -29,6 +29,7 @@ from urllib.parse import quote
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID, Catalog
 from sage365.graph import shapes
 from sage365.graph.batch import BatchRequest, BatchResponse, RetryPolicy, send_batch
+from sage365.graph.mapping import is_user_json, tenant_wide_json
 from sage365.graph.reader import EXPAND_LIMIT
 from sage365.graph.redact import redact
 
@@ -37,7 +38,6 @@ Obj = dict[str, Any]
 # Graph's field names and $select lists live in sage365.graph.shapes; the same ones are used here.
 USER_FIELDS = shapes.USER_SELECT
 SP_FIELDS = shapes.SERVICE_PRINCIPAL_SELECT
-USER_TYPE = shapes.USER_TYPE.lower()
 GROUP_TYPE = shapes.GROUP_TYPE.lower()
 
 
@@ -146,11 +146,6 @@ def _type(obj: Obj | None) -> str:
     return str((obj or {}).get("@odata.type") or "").lower()
 
 
-def tenant_wide(assignment: Obj) -> bool:
-    # Global Administrator only works at directory scope "/": an administrative unit's does not consent.
-    return (assignment.get("directoryScopeId") or "/") == "/" and bool(assignment.get("principalId"))
-
-
 def _without_members(group: Obj) -> Obj:
     return {k: v for k, v in group.items() if k != "members"}
 
@@ -232,8 +227,9 @@ async def discover(
         groups = reader.value(first[f"groups:{key}"], f"the add-in groups of {key}")
         found_groups[key] = sorted(groups or [], key=lambda g: (str(g.get("displayName", "")).casefold(), str(g.get("id"))))
 
-    wide = [a for a in assignments if tenant_wide(a)]
-    user_ids = sorted({str(a["principalId"]) for a in wide if _type(a.get("principal")) == USER_TYPE})
+    # Who holds the role, and who is a user, by drift's own rules (sage365.graph.mapping).
+    wide = [a for a in assignments if tenant_wide_json(a)]
+    user_ids = sorted({str(a["principalId"]) for a in wide if is_user_json(a.get("principal") or {})})
     role_group_ids = sorted({str(a["principalId"]) for a in wide if _type(a.get("principal")) == GROUP_TYPE})
     full_member_ids = sorted({str(g["id"]) for groups in found_groups.values() for g in groups
                               if len(g.get("members") or ()) >= EXPAND_LIMIT})
@@ -253,7 +249,9 @@ async def discover(
         members = reader.value(second[f"roleMembers:{gid}"], f"the members of group {gid}, which holds Global Administrator")
         role_groups.append(GroupFound(_without_members(group), tuple(members or ())))
         for member in members or ():
-            if _type(member) == USER_TYPE or "userPrincipalName" in member:
+            # Typed members by their type alone: Graph answers a member the app may see only in
+            # part (a service principal, a device) with its other properties null, UPN included.
+            if is_user_json(member):
                 via.setdefault(str(member["id"]), group)
     # Round trip 4, only for users who hold the role through a group alone.
     through_group = sorted(uid for uid in via if uid not in users)

@@ -18,7 +18,8 @@ from typing import Any, Iterable
 import yaml
 
 from sage365.catalog import GLOBAL_ADMINISTRATOR_ROLE, MICROSOFT_GRAPH_APP_ID
-from sage365.onboarding.discovery import GROUP_TYPE, USER_TYPE, Discovery
+from sage365.graph.mapping import is_user_json
+from sage365.onboarding.discovery import GROUP_TYPE, Discovery
 from sage365.onboarding.redact import Pseudonyms
 
 Obj = dict[str, Any]
@@ -70,7 +71,7 @@ def tenant_state(discovery: Discovery) -> tuple[Obj, dict[str, list[str]]]:
         kind, oid = _kind(obj), obj.get("id")
         if not oid:
             return None
-        if kind == USER_TYPE or (not kind and "userPrincipalName" in obj):
+        if is_user_json(obj):  # drift's rule (sage365.graph.mapping); a null UPN alone says nothing
             if not obj.get("userPrincipalName") and str(oid) not in users:
                 return None
             _merge(users, obj)
