@@ -7,6 +7,7 @@ import pytest
 
 from sage365.graph import identity
 from sage365.graph.identity import ProviderAuth
+from tests.graph.test_credentials import Recorder
 
 TENANT = "11111111-1111-4111-8111-111111111111"
 CLIENT = "99999999-0000-4000-8000-000000000009"
@@ -91,13 +92,6 @@ def test_a_certificate_comes_first_as_in_the_provider():
         "useAksWorkloadIdentity is not supported by the preview gate: use useOidc with oidcTokenFilePath "
         "(the same federated token file)"
     ]
-
-
-class Recorder:
-    """Stands for an azure-identity class: records how it was built."""
-
-    def __init__(self, *args, **kwargs):
-        self.args, self.kwargs = args, kwargs
 
 
 def built(monkeypatch, auth: ProviderAuth):
