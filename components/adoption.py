@@ -17,8 +17,9 @@ refuse such an import ("inputs to import do not match"). docs/pulumi.md says whi
 
 Objects are found exactly as the drift checks find them, by the checks' own functions
 (sage365.checks: a service principal by appId and Graph's with its fallback, a group by
-display name, a member or user by UPN, all case-insensitive as Entra compares them): what
-drift reports present is imported, never created a second time.
+display name, a member or user by UPN, an application permission by value, all
+case-insensitive as Entra compares them): what drift reports present is imported, never
+created a second time.
 
 Pure functions of (declaration, catalogue, snapshot): no Pulumi calls, tested on their own.
 """
@@ -30,7 +31,7 @@ from typing import Mapping
 
 from sage365.catalog import App, Catalog
 from sage365.checks.base import find_group, find_member, find_user
-from sage365.checks.consent_common import graph_service_principal, service_principal
+from sage365.checks.consent_common import graph_service_principal, permission_key, service_principal
 from sage365.declaration import Tenant
 from sage365.snapshot import Group, Part, Snapshot
 
@@ -163,11 +164,12 @@ def _consent(app: App, snapshot: Snapshot) -> ConsentAdoption:
         grant = grant_id(found[0]) if found else None
     roles = {}
     if graph is not None:
-        role_ids = {r.value: r.id for r in graph.app_roles}
+        role_ids = {permission_key(r.value): r.id for r in graph.app_roles}
         held = {a.app_role_id: a.id for a in snapshot.app_role_assignments.get(sp.id, ()) if a.resource_id == graph.id}
         for role in app.app_roles:
-            if role_ids.get(role) in held:
-                roles[role] = app_role_assignment_id(graph.id, held[role_ids[role]])
+            role_id = role_ids.get(permission_key(role))
+            if role_id in held:
+                roles[role] = app_role_assignment_id(graph.id, held[role_id])
     return ConsentAdoption(service_principal_id(sp.id), grant, roles)
 
 

@@ -14,6 +14,7 @@ import pulumi_azuread as azuread
 
 from components.adoption import ConsentAdoption
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID, App
+from sage365.checks.consent_common import permission_key
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,9 @@ class Consent(pulumi.ComponentResource):
 
 
 def _role_id(app_role_ids: dict[str, str] | None, role: str) -> str:
-    """Graph's id for an application permission; a catalogue typo must fail, not assign nothing."""
-    if not app_role_ids or role not in app_role_ids:
+    """Graph's id for an application permission, its value compared as the checks and adoption
+    compare it (permission_key); a catalogue typo must fail, not assign nothing."""
+    found = {permission_key(value): role_id for value, role_id in (app_role_ids or {}).items()}
+    if permission_key(role) not in found:
         raise ValueError(f"Microsoft Graph has no application permission named {role!r}")
-    return app_role_ids[role]
+    return found[permission_key(role)]

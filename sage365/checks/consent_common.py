@@ -35,10 +35,16 @@ def graph_service_principal(snapshot: Snapshot) -> ServicePrincipal | None:
     return snapshot.graph_service_principal or service_principal(snapshot, MICROSOFT_GRAPH_APP_ID)
 
 
+def permission_key(value: str) -> str:
+    """The form in which permission values (scopes, app role values) compare: case-insensitively,
+    as Entra treats them."""
+    return value.casefold()
+
+
 def differences(expected: Iterable[str], actual: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(missing, extra), case-insensitive as Entra treats permission values; sorted."""
-    want = {v.casefold(): v for v in expected}
-    have = {v.casefold(): v for v in actual}
+    """(missing, extra), by permission_key; sorted."""
+    want = {permission_key(v): v for v in expected}
+    have = {permission_key(v): v for v in actual}
     missing = sorted((want[k] for k in want.keys() - have.keys()), key=str.casefold)
     extra = sorted((have[k] for k in have.keys() - want.keys()), key=str.casefold)
     return missing, extra

@@ -6,7 +6,9 @@ The snapshot is woodgrove's (sandbox/hand-associated.yaml) as the gate reads it,
 spelled as the tenant's own objects are: appIds upper-case (as the Entra portal and PowerShell
 print GUIDs; Graph itself answers appId lower-case), Graph's service principal only among the
 service principals (the checks' fallback), the group's name in lower case, its members' UPNs
-in another case, one declared user not read on its own (found as the group's member).
+in another case, one declared user not read on its own (found as the group's member). The
+catalogue names Sage Business Centre's application permission `user.read.all`, Graph
+`User.Read.All`.
 """
 
 from __future__ import annotations
@@ -31,9 +33,29 @@ from tests.components.live import planned_differences
 from tests.components.test_adoption_sandbox import HAND, WOODGROVE, ids, import_ids, woodgrove_imports
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOG = load_catalog(ROOT / "catalog" / "catalog.yaml")
+CATALOG_FILE = ROOT / "catalog" / "catalog.yaml"
 TENANT = load_tenant(WOODGROVE)
 TODAY = dt.date(2026, 5, 1)
+SBC_ROLE = "woodgrove-consent-sage-business-center-role-"
+
+
+@pytest.fixture(scope="module")
+def catalog_file(tmp_path_factory) -> Path:
+    """The catalogue with Sage Business Centre's role in lower case (its manifest path made absolute)."""
+    text = CATALOG_FILE.read_text()
+    assert text.count("appRoles: [User.Read.All]") == 1
+    text = text.replace("appRoles: [User.Read.All]", "appRoles: [user.read.all]")
+    text = text.replace("manifest: addins/", f"manifest: {CATALOG_FILE.parent}/addins/")
+    path = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
+    path.write_text(text)
+    return path
+
+
+def expected_imports() -> dict[str, str]:
+    """woodgrove's imports; the role's resource is named by the catalogue's spelling."""
+    imports = woodgrove_imports()
+    imports[f"{SBC_ROLE}user.read.all"] = imports.pop(f"{SBC_ROLE}User.Read.All")
+    return imports
 
 
 def recased(snapshot: Snapshot) -> Snapshot:
@@ -53,17 +75,19 @@ def recased(snapshot: Snapshot) -> Snapshot:
 
 
 @pytest.fixture
-def hand_recased(sandbox_server, monkeypatch):
+def hand_recased(sandbox_server, monkeypatch, catalog_file):
     server = sandbox_server(HAND)
-    snapshot = recased(read_tenant_sync(TENANT, CATALOG, graph_url=server.base_url))
+    catalog = load_catalog(catalog_file)
+    assert catalog.apps["sage-business-center"].app_roles == ("user.read.all",)
+    snapshot = recased(read_tenant_sync(TENANT, catalog, graph_url=server.base_url))
     monkeypatch.setattr(components.gate, "today", lambda: TODAY)
     monkeypatch.setattr(components.gate.engine, "read_tenant_sync", lambda *_a, **_k: snapshot)
-    return server, snapshot
+    return server, snapshot, catalog
 
 
 def test_the_checks_find_every_recased_object_present(hand_recased):
-    _, snapshot = hand_recased
-    findings = engine.evaluate(TENANT, CATALOG, snapshot, today=TODAY).findings
+    _, snapshot, catalog = hand_recased
+    findings = engine.evaluate(TENANT, catalog, snapshot, today=TODAY).findings
     judged = {(f.check, f.resource): f.status for f in findings
               if f.check in ("consent.service_principal", "consent.delegated_scopes", "consent.app_roles",
                              "addin.group", "addin.members")}
@@ -81,30 +105,36 @@ def test_the_checks_find_every_recased_object_present(hand_recased):
 
 
 def test_plan_imports_the_real_objects_and_keys_users_by_the_declared_upn(hand_recased):
-    _, snapshot = hand_recased
-    adoption = plan(TENANT, CATALOG, snapshot)
+    _, snapshot, catalog = hand_recased
+    adoption = plan(TENANT, catalog, snapshot)
     group, emma, hugo = ids("4", "0002", 1), ids("4", "0001", 2), ids("4", "0001", 3)
     assert adoption.user_ids == {"emma@woodgrove.fr": emma, "hugo@woodgrove.fr": hugo}
     addin = adoption.addin("sage-contact")
     assert (addin.group, dict(addin.members)) == (
         f"/groups/{group}", {emma: f"{group}/member/{emma}", hugo: f"{group}/member/{hugo}"})
+    graph = ids("4", "0003", 0)
+    assert dict(adoption.consent("sage-business-center").app_roles) == {
+        "user.read.all": f"/servicePrincipals/{graph}/appRoleAssignedTo/V29vZGdyb3ZlLXNiYy1Vc2VyUmVhZEFsbA"}
     assert adoption.imports == 9
 
 
 @pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
-def test_a_recased_hand_associated_tenant_is_adopted_and_nothing_is_created(hand_recased, preview):
-    server, snapshot = hand_recased
+def test_a_recased_hand_associated_tenant_is_adopted_and_nothing_is_created(hand_recased, catalog_file, preview):
+    server, snapshot, _ = hand_recased
     config = {"azuread:tenantId": TENANT.tenant_id, "azuread:useOidc": "true", "sage365:graphUrl": server.base_url,
-              "sage365:tenantFile": str(WOODGROVE)}
+              "sage365:tenantFile": str(WOODGROVE), "sage365:catalogFile": str(catalog_file)}
     result = run_program(main, stack="woodgrove", config=config, preview=preview, live=snapshot)
     assert result.error is None
     # The real objects' ids, in the provider's formats: the same as for the tenant spelt as declared.
-    assert import_ids(result) == woodgrove_imports()
+    assert import_ids(result) == expected_imports()
     created = sorted(r.name for r in result.resources if r.custom and not r.import_id)
     assert created == ["woodgrove-azuread"]
     # Only the group's name differs (its case): the import then renames it to the declaration.
     assert planned_differences(result, snapshot) == {"woodgrove-addin-sage-contact-group": ("displayName",)}
     assert result.logs == [("INFO", "tenant woodgrove: 9 object(s) that already exist in the tenant are adopted "
                                     "(imported), not created")]
+    # The role is assigned by Graph's id for User.Read.All, the one the imported assignment holds.
+    role = result.state[result.by_name[f"{SBC_ROLE}user.read.all"].urn]
+    assert role["appRoleId"] == "df021288-bdef-4463-88db-98f22de89214"
     # No user was looked up through the provider: every member's id came from the snapshot.
     assert [c for c in result.calls if c[0] == "azuread:index/getUser:getUser"] == []
