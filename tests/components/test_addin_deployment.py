@@ -152,16 +152,20 @@ def sent_to_align(users: list[str]) -> dict:
 MALFORMED_VERSIONS = ["", "1.0.x", "latest", None, "1..0", " "]
 
 
+def _deploy_over(demo_sandbox, reported, operation: str, users: list[str], created_before: bool) -> tuple[dict, dict]:
+    """(the properties, the provider's outputs) of `operation` over an app Exchange reports at `reported`."""
+    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=reported))
+    news = props(demo_sandbox, CONTOSO, users)
+    if operation == "create":
+        return news, PROVIDER.create(news).outs
+    return news, PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": created_before}, news).outs
+
+
 @pytest.mark.parametrize("operation", ["create", "update"])
 @pytest.mark.parametrize("reported", MALFORMED_VERSIONS, ids=repr)
 def test_a_malformed_reported_version_is_redeployed_never_a_traceback(demo_sandbox, received, operation, reported):
-    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=reported))
     users = ["alice@contoso.fr"]
-    news = props(demo_sandbox, CONTOSO, users)
-    if operation == "create":
-        outs = PROVIDER.create(news).outs
-    else:
-        outs = PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": False}, news).outs
+    news, outs = _deploy_over(demo_sandbox, reported, operation, users, created_before=False)
     # Found deployed (adopted), so not created by this resource, whichever operation.
     assert outs == {**news, "created": False}
     assert received == [("Get-App", {"OrganizationApp": True}), ("New-App", sent_to_deploy(users)),
@@ -173,13 +177,8 @@ def test_a_malformed_reported_version_is_redeployed_never_a_traceback(demo_sandb
 @pytest.mark.parametrize("operation", ["create", "update"])
 @pytest.mark.parametrize("reported", ["1.0.0.0", "1.0", "2.0.0.0"])
 def test_a_current_or_newer_reported_version_is_only_aligned(demo_sandbox, received, operation, reported):
-    demo_sandbox.call(lambda: demo_sandbox.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=reported))
     users = ["bob@contoso.fr"]
-    news = props(demo_sandbox, CONTOSO, users)
-    if operation == "create":
-        outs = PROVIDER.create(news).outs
-    else:
-        outs = PROVIDER.update(f"{CONTOSO}/{APP_ID}", {**news, "created": True}, news).outs
+    _, outs = _deploy_over(demo_sandbox, reported, operation, users, created_before=True)
     assert outs["created"] is (operation == "update")
     assert received == [("Get-App", {"OrganizationApp": True}), ("Set-App", sent_to_align(users))]
     assert live(demo_sandbox, CONTOSO)["AppVersion"] == reported  # never downgraded
