@@ -26,8 +26,10 @@ test: $(STAMP) lint
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# make bench BASELINE=<git revision>: that revision measured side by side, in the same run.
+BASELINE ?=
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/run.py --baseline "$(BASELINE)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache build out
