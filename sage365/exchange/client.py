@@ -25,6 +25,7 @@ from sage365.exchange.tokens import missing_permissions, sandbox_token, token_fa
 from sage365.graph.rest import Call, Dialect, Paged, Pager, RetryPolicy, ServiceError, access_token, error_object, text
 
 EXCHANGE_URL = "https://outlook.office365.com"
+READS = frozenset({"Get-App"})  # the cmdlets that change nothing: sent again whenever they failed (rest.Call)
 EXCHANGE_SCOPE = "https://outlook.office365.com/.default"
 EXCHANGE_URL_ENV = "SAGE365_EXCHANGE_URL"
 # The system mailbox ExchangeOnlineManagement anchors app-only admin calls on.
@@ -143,7 +144,7 @@ class ExchangeClient(Paged):
         # Every page (POSTed again with the same body) is named by the cmdlet, and gets a
         # client-request-id of its own that its resends keep.
         call = Call("POST", self.url, headers, subject=lambda url: cmdlet, prefix=f"{cmdlet}: ", body=body,
-                    page_headers=lambda: {"client-request-id": str(uuid.uuid4())})
+                    page_headers=lambda: {"client-request-id": str(uuid.uuid4())}, idempotent=cmdlet in READS)
         return await self._pager.collect(call)
 
 

@@ -42,7 +42,8 @@ def token_facts(token: str) -> TokenFacts:
     claims = _claims(token)
     if claims is None:
         return TokenFacts(tenant_id=None)
-    wids, roles, tid = claims.get("wids"), claims.get("roles") or [], claims.get("tid")
+    # No `roles` claim: no application permission at all. A `roles` that is not a list: unknown.
+    wids, roles, tid = claims.get("wids"), claims.get("roles", []), claims.get("tid")
     return TokenFacts(
         tenant_id=tid.lower() or None if isinstance(tid, str) else None,
         # App-only tokens carry `roles` and no `scp` (Microsoft identity platform access tokens).

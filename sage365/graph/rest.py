@@ -36,6 +36,7 @@ from sage365.graph.redact import redact
 
 MAX_PAGES = 200  # @odata.nextLink pages followed per request: a looping nextLink must end
 RETRY_STATUSES = frozenset({429, 503, 504})
+_NOT_RUN = frozenset({429})  # statuses after which a call that changes something was certainly not carried out
 
 
 def retry_after(headers: dict[str, Any] | None, now: float | None = None) -> float | None:
@@ -44,11 +45,11 @@ def retry_after(headers: dict[str, Any] | None, now: float | None = None) -> flo
         if str(key).lower() != "retry-after":
             continue
         value = str(value).strip()
-        if value.isdigit():
+        if value.isascii() and value.isdigit():  # str.isdigit alone admits "²", which float() refuses
             return float(value)
         try:
             when = email.utils.parsedate_to_datetime(value).timestamp()
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
         return max(0.0, when - (time.time() if now is None else now))
     return None
@@ -152,6 +153,12 @@ class Call:
     prefix: str = ""  # begins every error message: "Get-App: "
     body: bytes | None = None  # POSTed again, unchanged, for every page and resend
     page_headers: Callable[[], Mapping[str, str]] = field(default=dict)  # per page, kept by its resends
+    # A call that changes nothing (a read) may be sent again whenever it failed. One that changes
+    # something (New-App, Set-App, Remove-App) only when it cannot have been carried out: a 429
+    # (throttled before it ran) or a connection that never opened. After a timeout, a dropped
+    # connection or a 503/504 it may have run: sent again, a New-App would answer "already
+    # installed" for the app it installed.
+    idempotent: bool = True
 
 
 class Pager:
@@ -198,13 +205,14 @@ class Pager:
                 # A dropped connection or a timeout: resent after the backoff (an outage is
                 # not over in a millisecond), within the same budget as throttling.
                 delay = policy.backoff(attempt)
-                if attempt < policy.max_attempts and waited + delay <= policy.max_total_wait:
+                unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout))
+                if (call.idempotent or unsent) and attempt < policy.max_attempts and waited + delay <= policy.max_total_wait:
                     waited = await self._wait(delay, waited, f"{dialect.service} did not answer {call.subject(url)} "
                                                              f"({type(exc).__name__})")
                     continue
                 raise dialect.error(0, "NoResponse", f"{call.prefix}{type(exc).__name__}: {exc}") from None
             status = response.status_code
-            if status in RETRY_STATUSES and attempt < policy.max_attempts:
+            if status in (RETRY_STATUSES if call.idempotent else _NOT_RUN) and attempt < policy.max_attempts:
                 delay = retry_after(dict(response.headers))
                 delay = policy.backoff(attempt) if delay is None else delay
                 # Past the budget, the throttled answer itself is the outcome (below).
@@ -254,16 +262,17 @@ class Pager:
         dialect = self._dialect
         try:
             there = httpx.URL(link) if isinstance(link, str) else None
-        except httpx.InvalidURL:
-            there = None
-        if there is None:
+            origin = (there.scheme, there.host, there.port) if there is not None else None
+        except (httpx.InvalidURL, ValueError):  # ValueError: the idna package's, for a host like `xn--`
+            there = origin = None
+        if origin is None:
             # Not a string (5, true, {}, []) or not a URL: no way to read on, and the end of the
             # collection is unknown, so neither ending here nor guessing is right.
             what = json_type(link) if not isinstance(link, str) else "a string that is not a URL"
             raise dialect.error(self._status(response), "MalformedResponse", f"{call.prefix}@odata.nextLink (page {page}) "
                                 f"is {what}; the {dialect.result} was not read in full")
         here = httpx.URL(call.url)
-        if (there.scheme, there.host, there.port) != (here.scheme, here.host, here.port):
+        if origin != (here.scheme, here.host, here.port):
             raise dialect.error(self._status(response), "UnexpectedNextLink",
                                 f"{call.prefix}@odata.nextLink leaves {_origin(here)}{dialect.not_followed}")
         return link

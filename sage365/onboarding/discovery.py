@@ -143,7 +143,13 @@ def discovery_requests(catalog: Catalog, addin_group_names: Mapping[str, str] | 
 
 
 def _type(obj: Obj | None) -> str:
-    return str((obj or {}).get("@odata.type") or "").lower()
+    return str((obj if isinstance(obj, dict) else {}).get("@odata.type") or "").lower()
+
+
+def _principal(assignment: Obj) -> Obj:
+    """An assignment's expanded principal; {} when Graph's answer holds anything but an object there."""
+    principal = assignment.get("principal")
+    return principal if isinstance(principal, dict) else {}
 
 
 def _without_members(group: Obj) -> Obj:
@@ -228,9 +234,9 @@ async def discover(
         found_groups[key] = sorted(groups or [], key=lambda g: (str(g.get("displayName", "")).casefold(), str(g.get("id"))))
 
     # Who holds the role, and who is a user, by drift's own rules (sage365.graph.mapping).
-    wide = [a for a in assignments if tenant_wide_json(a)]
-    user_ids = sorted({str(a["principalId"]) for a in wide if is_user_json(a.get("principal") or {})})
-    role_group_ids = sorted({str(a["principalId"]) for a in wide if _type(a.get("principal")) == GROUP_TYPE})
+    wide = [a for a in assignments if isinstance(a, dict) and tenant_wide_json(a)]
+    user_ids = sorted({str(a["principalId"]) for a in wide if is_user_json(_principal(a))})
+    role_group_ids = sorted({str(a["principalId"]) for a in wide if _type(_principal(a)) == GROUP_TYPE})
     full_member_ids = sorted({str(g["id"]) for groups in found_groups.values() for g in groups
                               if len(g.get("members") or ()) >= EXPAND_LIMIT})
 

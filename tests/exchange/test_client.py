@@ -308,11 +308,18 @@ def test_get_app_without_enabled_or_provided_to_names_both():
     ({"tid": {"id": CONTOSO}, "roles": []}, TokenFacts(None, True, frozenset(), None), True),
     ({"tid": CONTOSO.upper(), "roles": 5}, TokenFacts(CONTOSO, True, None, None), False),
     ({"tid": CONTOSO, "roles": "Exchange.ManageAsApp"}, TokenFacts(CONTOSO, True, None, None), False),
-    ({"tid": CONTOSO, "roles": None, "wids": "x"}, TokenFacts(CONTOSO, True, frozenset(), None), True),
-], ids=["tid-number", "tid-object", "roles-number", "roles-string", "roles-null"])
+    ({"tid": CONTOSO, "roles": None, "wids": "x"}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": {}}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": ""}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": 0}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO, "roles": False}, TokenFacts(CONTOSO, True, None, None), False),
+    ({"tid": CONTOSO}, TokenFacts(CONTOSO, True, frozenset(), None), True),
+], ids=["tid-number", "tid-object", "roles-number", "roles-string", "roles-null", "roles-empty-object",
+        "roles-empty-string", "roles-zero", "roles-false", "no-roles-claim"])
 def test_claims_of_the_wrong_type_are_unknown_never_a_type_error(claims, facts, missing):
     """A wrong-typed tid names no tenant (so the token is refused as another tenant's); a
-    `roles` that is not a list says nothing about ManageAsApp (Exchange itself then answers)."""
+    `roles` that is not a list, even a falsy one, says nothing about ManageAsApp (Exchange itself
+    then answers); no `roles` claim at all is an app-only token without application permissions."""
     assert token_facts(jwt(claims)) == facts
     assert bool(missing_permissions(facts)) is missing
 

@@ -187,7 +187,8 @@ def test_a_next_link_on_the_origin_with_its_default_port_spelled_out_is_followed
 @pytest.mark.parametrize("link, what", [
     (5, "a number"), (True, "a boolean"), (False, "a boolean"), (0, "a number"), ({}, "an object"), ([], "a list"),
     (["https://exchange.test/x"], "a list"), ("https://exchange.test/\x00", "a string that is not a URL"),
-], ids=["number", "true", "false", "zero", "object", "list", "list-of-url", "not-a-url"])
+    ("https://xn--/x", "a string that is not a URL"), ("https://xn--a/x", "a string that is not a URL"),
+], ids=["number", "true", "false", "zero", "object", "list", "list-of-url", "not-a-url", "bad-idna", "bad-idna-codepoint"])
 def test_a_next_link_that_is_not_a_url_is_malformed_in_each_service_s_words_never_the_end(slept, link, what):
     """Not even a falsy one ends the read: where the collection ends is unknown."""
     transport, sent = answers((200, {}, {"value": [{"n": 1}], "@odata.nextLink": link}))
@@ -347,3 +348,48 @@ def test_errors_describe_themselves_alike_and_redacted():
         assert error(0, "", "only this").describe() == "only this"
         assert str(error(401, "Unauthorized", "Bearer eyJhbGciOi.eyJ0aWQiOi.c2ln")) == "401 Unauthorized: Bearer [redacted]"
     assert ExchangeError(403, "", "x").permission is False and ExchangeError(403, "", "x", permission=True).permission
+
+
+# -- what may be sent twice: a read always; a change only when it cannot have been carried out ----
+
+
+def _deploy(transport):
+    """One New-App (a change) through the Exchange client."""
+    async def go():
+        async with httpx.AsyncClient(transport=transport) as http:
+            client = ExchangeClient(TENANT, token_source(TENANT, sandbox=True), base_url="https://exchange.test", http=http)
+            return await client.invoke("New-App", {"OrganizationApp": True, "FileData": "x"}), client.requests
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("first, outcome", [
+    (httpx.ReadTimeout("timed out"), "NoResponse: New-App: ReadTimeout: timed out"),
+    (httpx.RemoteProtocolError("Server disconnected"), "NoResponse: New-App: RemoteProtocolError: Server disconnected"),
+    ((503, {}, {"error": {"code": "ServerBusy", "message": "busy"}}), "503 ServerBusy: New-App: busy"),
+    ((504, {}, {"error": {"code": "GatewayTimeout", "message": "late"}}), "504 GatewayTimeout: New-App: late"),
+], ids=["read-timeout", "dropped", "503", "504"])
+def test_a_change_that_may_have_run_is_not_sent_again(slept, first, outcome):
+    """After a timeout, a dropped connection or a 503/504, New-App may have run: sent again, it
+    would answer "already installed" for the app it had just installed."""
+    transport, sent = answers(first, page([]))
+    with pytest.raises(ExchangeError) as raised:
+        _deploy(transport)
+    assert (raised.value.describe(), len(sent), slept) == (outcome, 1, [])
+
+
+@pytest.mark.parametrize("first", [throttled(429, "2"), DROPPED, httpx.ConnectTimeout("no connection")],
+                         ids=["429", "connect-error", "connect-timeout"])
+def test_a_change_that_cannot_have_run_is_sent_again(slept, first):
+    """A 429 is answered before anything runs; a connection that never opened sent nothing."""
+    transport, sent = answers(first, page([{"AppId": "a1"}]))
+    assert _deploy(transport) == ([{"AppId": "a1"}], 2)
+    assert len(sent) == 2 and len(slept) == 1
+
+
+@pytest.mark.parametrize("first", [httpx.ReadTimeout("timed out"), (503, {}, {"error": {"code": "ServerBusy", "message": "busy"}})],
+                         ids=["read-timeout", "503"])
+def test_a_read_is_sent_again_whatever_failed(slept, first):
+    transport, sent = answers(first, page([{"AppId": "a1"}]))
+    assert exchange(transport) == ([{"AppId": "a1"}], 2)
+    assert beta(transport) == ([{"AppId": "a1"}], 1)  # the last answer, again

@@ -164,6 +164,9 @@ def test_retry_after_parses_seconds_and_http_dates():
     assert retry_after({"Retry-After": "7"}) == 7.0
     assert retry_after({"retry-after": "Sun, 29 Nov 2026 10:00:10 GMT"}, now=1795946400.0) == 10.0
     assert retry_after({"Retry-After": "soon"}) is None
+    # str.isdigit() says yes to these; float() does not: no number, so the backoff applies.
+    assert [retry_after({"Retry-After": v}) for v in ("\u00b2", "\u2460", "1\u00b9", "\uff11")] == [None] * 4
+    assert retry_after({"Retry-After": "Sun, 29 Nov 99999 10:00:10 GMT"}) is None  # a year past what dates hold
     assert retry_after({}) is None and retry_after(None) is None
 
 

@@ -157,3 +157,18 @@ def test_the_replayable_state_holds_users_by_the_same_rule(demo_sandbox, catalog
     assert members[ADDIN_GROUP] == sorted([NO_TYPE_UPN, "10000000-0001-4000-8000-000000000002",
                                            "10000000-0001-4000-8000-000000000003"])
     assert members[ROLE_GROUP] == sorted([ADMIN, NO_TYPE_UPN])
+
+
+def test_an_assignment_whose_principal_is_not_an_object_reads_no_one(demo_sandbox, catalog, monkeypatch):
+    """Graph's answer holding a string, a list or null where the expanded principal goes: that
+    assignment names no user and no group to read, and discovery goes on."""
+    import tests.onboarding.test_member_rules as here
+
+    odd = [{"id": f"ra-odd-{n}", "principalId": pid, "roleDefinitionId": GA_ROLE, "directoryScopeId": "/",
+            "principal": principal}
+           for n, (pid, principal) in enumerate([(CAROLE, "carole@contoso.fr"), (ANCIEN, [ANCIEN]), (ROLE_GROUP, None)])]
+    monkeypatch.setattr(here, "EXTRA_ASSIGNMENTS", odd)
+    found, rewriting = run(demo_sandbox, catalog)
+    user_reads = [[u for u in batch if u.startswith("/users/")] for batch in rewriting.item_urls]
+    assert [sorted({u.split("?")[0].split("/")[2] for u in batch}) for batch in user_reads] == [[], [], [ADMIN]]
+    assert [c.user["id"] for c in found.candidates] == [ADMIN]
