@@ -92,25 +92,39 @@ def _same_users(a: list[str], b: list[str]) -> bool:
     return {u.casefold() for u in a} == {u.casefold() for u in b}
 
 
+def unreadable_version_message(manifest: Manifest, reported: str) -> str:
+    """Why nothing was changed when Exchange reports a version sage365 cannot compare."""
+    shown = repr(reported) if reported else "none (an empty AppVersion)"
+    return (f"Exchange Online reports the add-in at version {shown}, which is not a dotted version of 1 to 4 "
+            f"numbers, so sage365 cannot tell whether the manifest's version {manifest.version} is newer; nothing "
+            "was changed. Remove the app (Microsoft 365 admin centre > Settings > Integrated apps, or "
+            f"Remove-App -OrganizationApp -Identity {manifest.id}), then run `pulumi up` again to deploy the manifest")
+
+
 async def _deploy(client: ExchangeClient, manifest: Manifest, props: dict[str, Any]) -> bool:
     """Bring the organization app in line with `props`, for create and update alike; True when
     it was absent and New-App created it (New-App then also set the users and states).
 
     Present: New-App first when the live version is older than the manifest's, then Set-App
-    to the declared users and states. A version Exchange reported that is not a dotted version
-    (empty, null, "latest", "1.0.x") cannot be trusted to be current, so it counts as older
-    (manifest.reported_version_key, as the addin.deployment check reads it) and the manifest
-    is deployed again, never a traceback out of the provider.
+    to the declared users and states. Present at a version that is not a dotted version
+    (empty, null, "latest", "1.0.x"): nothing is sent. New-App over an installed app is
+    what Exchange refuses ("already installed") unless it upgrades it, and whether the live
+    app is older cannot be told, so the partner decides (DeploymentError, one line).
     """
     from sage365.exchange import apps
     from sage365.manifest import reported_version_key
 
     users, enabled, state = props["users"], props["enabled"], props["default_state"]
     live = (await apps.organization_apps(client)).get(manifest.id)
-    if live is None or reported_version_key(live.version) < manifest.version_key:
+    if live is None:
         await apps.new_app(client, manifest, users, enabled=enabled, default_state=state)
-        if live is None:
-            return True
+        return True
+    reported = reported_version_key(live.version)
+    if not reported:
+        raise DeploymentError(f"tenant {props['tenant_id']}, add-in {props['app_id']}: "
+                              f"{unreadable_version_message(manifest, live.version)}")
+    if reported < manifest.version_key:
+        await apps.new_app(client, manifest, users, enabled=enabled, default_state=state)
     # Already deployed (by hand, another stack, or this one): bring it in line, never remove it later.
     await apps.set_app(client, manifest.id, users, enabled=enabled, default_state=state)
     return False

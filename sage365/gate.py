@@ -13,6 +13,7 @@ from typing import Iterable
 
 from sage365.catalog import Catalog
 from sage365.checks.addin_deployment import PERMISSION_MISSING
+from sage365.checks.base import AMBIGUOUS_GROUP
 from sage365.findings import Finding, Severity, Status
 from sage365.licensing import assignable_skus, holds_active_plan
 from sage365.snapshot import Snapshot
@@ -85,6 +86,8 @@ def decide(
     deploying_addins: this stack deploys add-ins through Exchange Online, so an identity
     without the Exchange rights (addin.deployment's "permission missing") is a stop: the
     update would fail half-way.
+    An add-in group several live groups match ignoring case (addin.group "ambiguous") is
+    always a stop.
     """
     errors: list[str] = []
     warnings: list[str] = []
@@ -99,7 +102,10 @@ def decide(
         )
         missing_rights = (deploying_addins and finding.check == "addin.deployment"
                           and finding.actual == PERMISSION_MISSING)
-        if (finding.check in blocking and not fixed_by_update) or missing_rights:
+        # Several groups bear an add-in group's name: adopting one, or creating another,
+        # could change the wrong group; the partner must say which (the line names each id).
+        ambiguous_group = finding.check == "addin.group" and finding.actual == AMBIGUOUS_GROUP
+        if (finding.check in blocking and not fixed_by_update) or missing_rights or ambiguous_group:
             errors.append(message)
         else:
             warnings.append(message)

@@ -20,7 +20,12 @@ import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
 MAX_MANIFEST_BYTES = 256 * 1024  # Microsoft 365 refuses larger add-in manifests
-_VERSION = re.compile(r"^\d{1,5}(\.\d{1,5}){0,3}$")  # Office: n[.n[.n[.n]]]
+# Office's manifest schema: n[.n[.n[.n]]], each n up to 5 ASCII digits. [0-9], never \d: \d
+# matches any Unicode digit (fullwidth, Arabic-Indic), which int() would then accept.
+_VERSION = re.compile(r"[0-9]{1,5}(?:\.[0-9]{1,5}){0,3}")
+# What a service reports (Get-App's AppVersion, a connector's version): 1 to 4 dotted ASCII
+# numbers, nothing else. int() alone is too lenient ("1_0", "+1", " 1", fullwidth digits).
+_REPORTED = re.compile(r"[0-9]+(?:\.[0-9]+){0,3}")
 _NS = re.compile(r"^\{[^}]*\}")
 
 
@@ -43,15 +48,27 @@ class Manifest:
 
 
 def version_key(version: str) -> tuple[int, ...]:
-    """A dotted version as a comparable tuple, padded to four parts (1.2 == 1.2.0.0)."""
-    parts = [int(p) for p in version.strip().split(".")]
+    """A dotted version as a comparable tuple, padded to four parts (1.2 == 1.2.0.0).
+
+    Only 1 to 4 dotted ASCII numbers (surrounding whitespace aside) are a version; anything
+    else raises ValueError.
+    """
+    text = version.strip()
+    if not _REPORTED.fullmatch(text):
+        raise ValueError(f"{version!r} is not a dotted version of 1 to 4 numbers")
+    parts = [int(p) for p in text.split(".")]
     return tuple(parts + [0] * (4 - len(parts)))
 
 
 def reported_version_key(version: str | None) -> tuple[int, ...]:
-    """version_key of a version a service reported, or () when it is not a dotted version
-    (empty, "latest", "1.0.x", null): () sorts below every version and equals none, so an
-    unreadable version never passes and is always older than the manifest's."""
+    """version_key of a version a service reported, or () when it cannot be read (empty,
+    "latest", "1.0.x", "1_0", fullwidth digits, five parts, null).
+
+    For the drift checks: () sorts below every version and equals none, so an unreadable
+    version never passes a comparison (addin.deployment reports it as a version mismatch,
+    connector.status as below the minimum). Never use it to decide a change: () only means
+    "unknown", not "older" (components.addin_deployment stops on it instead).
+    """
     if not isinstance(version, str):
         return ()
     try:
@@ -61,7 +78,8 @@ def reported_version_key(version: str | None) -> tuple[int, ...]:
 
 
 def is_version(text: str) -> bool:
-    return bool(_VERSION.match(text.strip()))
+    """A manifest's <Version> as Office's schema allows it."""
+    return bool(_VERSION.fullmatch(text.strip()))
 
 
 def _local(tag: str) -> str:

@@ -180,6 +180,10 @@ class Snapshot:
     grants: Mapping[str, tuple[PermissionGrant, ...]] = field(default_factory=dict)
     app_role_assignments: Mapping[str, tuple[AppRoleAssignment, ...]] = field(default_factory=dict)
     groups: Mapping[str, Group] = field(default_factory=dict)
+    # Declared add-in group names Graph found several groups for (its displayName filter
+    # ignores case; Entra allows duplicate names): all of them, never one picked, so the checks
+    # report an error and the preview gate stops (sage365.checks.base.group_matches).
+    ambiguous_groups: Mapping[str, tuple[Group, ...]] = field(default_factory=dict)
     # The declared add-in users found in the tenant, keyed by lower-case UPN (absent: not found).
     users: Mapping[str, User] = field(default_factory=dict)
     # Assignments *to* each add-in's service principal (its appRoleAssignedTo), keyed by that SP's id.

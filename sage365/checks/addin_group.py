@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sage365.catalog import Catalog
-from sage365.checks.base import CheckMetadata, find_group, first_error
+from sage365.checks.base import CheckMetadata, ambiguous_group, find_group, first_error
 from sage365.declaration import Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import Part, Snapshot
@@ -39,6 +39,10 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
         unreadable = first_error(snapshot, (Part.GROUPS,), addin.group)
         if unreadable:
             findings.append(METADATA.error(tenant, addin.group, *unreadable, lang))
+            continue
+        several = ambiguous_group(snapshot, addin.group)
+        if several is not None:
+            findings.append(METADATA.ambiguous_group(tenant, addin.group, several, lang))
             continue
         group = find_group(snapshot, addin.group)
         app = catalog.apps[addin.app].display_name if addin.app in catalog.apps else addin.app

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from sage365.catalog import Catalog
-from sage365.checks.base import CheckMetadata, Text, find_group, first_error, localize, upn_key
+from sage365.checks.base import CheckMetadata, Text, ambiguous_group, find_group, first_error, localize, upn_key
 from sage365.declaration import AddinAssignment, Tenant
 from sage365.findings import Finding, Severity, Status
 from sage365.snapshot import Part, Snapshot
@@ -69,8 +69,11 @@ def check(tenant: Tenant, catalog: Catalog, snapshot: Snapshot, *, lang: str = "
     findings: list[Finding] = []
     for addin in tenant.addins:
         unreadable = first_error(snapshot, (Part.GROUPS,), addin.group)
+        several = ambiguous_group(snapshot, addin.group) if not unreadable else None
         if unreadable:
             findings.append(METADATA.error(tenant, addin.group, *unreadable, lang))
+        elif several is not None:  # whose members to compare cannot be told
+            findings.append(METADATA.ambiguous_group(tenant, addin.group, several, lang))
         else:
             findings.extend(_members(tenant, snapshot, addin, lang))
     return findings

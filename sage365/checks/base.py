@@ -36,6 +36,21 @@ NOT_IN_CATALOG: Text = {
     "en": "The catalogue has no app '{key}': add it to catalog/catalog.yaml or fix the tenant file",
     "fr": "Le catalogue n'a pas d'application « {key} » : ajoutez-la à catalog/catalog.yaml ou corrigez le fichier du tenant",
 }
+# Several groups bear an add-in group's declared name ignoring case (Entra allows duplicate
+# display names): addin.group and addin.members report an error, and the preview gate stops on
+# addin.group's (sage365.gate.decide), since adopting or renaming either group could be wrong.
+AMBIGUOUS_GROUP = "ambiguous"
+AMBIGUOUS_GROUP_MESSAGE: Text = {
+    "en": "{candidates}; sage365 does not pick one",
+    "fr": "{candidates} ; sage365 n'en choisit aucun",
+}
+AMBIGUOUS_GROUP_REMEDIATION: Text = {
+    "en": "In the Entra admin centre (Groups > All groups), rename or delete every group named '{group}' but the "
+          "add-in's assignment group, or declare a name no other group has, then run again.",
+    "fr": "Dans le centre d'administration Entra (Groupes > Tous les groupes), renommez ou supprimez tous les groupes "
+          "nommés « {group} » sauf le groupe d'attribution du complément, ou déclarez un nom qu'aucun autre groupe "
+          "ne porte, puis relancez.",
+}
 WAIVED_MESSAGE: Text = {
     "en": "{message} (waived until {expires}: {reason})",
     "fr": "{message} (dérogation jusqu'au {expires} : {reason})",
@@ -107,6 +122,20 @@ class CheckMetadata:
             remediation=localize(ERROR_REMEDIATION, lang),
         )
 
+    def ambiguous_group(self, tenant: Tenant, group: str, candidates: str, lang: str) -> Finding:
+        """The finding for an add-in group several live groups match: an error, never a guess."""
+        return Finding(
+            tenant=tenant.name,
+            check=self.id,
+            status=Status.ERROR,
+            severity=self.severity,
+            resource=group,
+            expected="one group",
+            actual=AMBIGUOUS_GROUP,
+            message=localize(AMBIGUOUS_GROUP_MESSAGE, lang, candidates=candidates),
+            remediation=localize(AMBIGUOUS_GROUP_REMEDIATION, lang, group=group),
+        )
+
     def not_in_catalog(self, tenant: Tenant, key: str, lang: str) -> Finding:
         """A declared app the catalogue does not know: cannot be checked, so an error."""
         return Finding(
@@ -152,13 +181,34 @@ def listing(values: Iterable[str]) -> str:
     return ", ".join(items) if items else "none"
 
 
-def find_group(snapshot: Snapshot, display_name: str) -> Group | None:
-    """A group by display name; Entra display names compare case-insensitively."""
-    group = snapshot.groups.get(display_name)
-    if group is not None:
-        return group
+def group_matches(snapshot: Snapshot, display_name: str) -> tuple[Group, ...]:
+    """The groups the snapshot read whose display name is `display_name` ignoring case (as
+    Entra compares them), one per object id, in a stable order (by id)."""
     wanted = display_name.casefold()
-    return next((g for name, g in snapshot.groups.items() if name.casefold() == wanted), None)
+    found = {g.id: g for name, g in snapshot.groups.items()
+             if name.casefold() == wanted or g.display_name.casefold() == wanted}
+    for name, several in snapshot.ambiguous_groups.items():
+        if name.casefold() == wanted:
+            found.update((g.id, g) for g in several)
+    return tuple(found[k] for k in sorted(found))
+
+
+def find_group(snapshot: Snapshot, display_name: str) -> Group | None:
+    """The one group named `display_name` ignoring case; None when there is none, and when
+    there are several (Entra allows duplicate names): which one is meant cannot be told, so
+    none is picked (ambiguous_group says so)."""
+    matches = group_matches(snapshot, display_name)
+    return matches[0] if len(matches) == 1 else None
+
+
+def ambiguous_group(snapshot: Snapshot, display_name: str) -> str | None:
+    """When several groups are named `display_name` ignoring case: one line naming each
+    candidate and its object id; else None."""
+    matches = group_matches(snapshot, display_name)
+    if len(matches) < 2:
+        return None
+    candidates = ", ".join(f"{g.display_name!r} ({g.id})" for g in matches)
+    return f"{len(matches)} groups are named {display_name!r} ignoring case: {candidates}"
 
 
 def upn_key(upn: str) -> str:

@@ -138,14 +138,13 @@ def build_snapshot(
             user = mapping.user(u)
             users[user.user_principal_name.lower()] = user
 
-    groups = {}
+    groups, ambiguous_groups = {}, {}
     for index, display_name in enumerate(dict.fromkeys(a.group for a in tenant.addins)):
         found = ok(f"group:{index}", Part.GROUPS, f"the group {display_name!r}", item=display_name)
         if found is None or not found.value:
             continue
         if len(found.value) > 1:  # which one assigns the add-in cannot be told: never guess
-            record(Part.GROUPS, display_name,
-                   f"{len(found.value)} groups are named {display_name!r}: rename all but the add-in's assignment group")
+            ambiguous_groups[display_name] = tuple(mapping.group(g, None) for g in found.value)
             continue
         group = found.value[0]
         full = (members or {}).get(group.id)
@@ -168,6 +167,7 @@ def build_snapshot(
         grants=grants,
         app_role_assignments=assignments,
         groups=groups,
+        ambiguous_groups=ambiguous_groups,
         users=users,
         app_role_assigned_to=assigned_to,
         undeclared_service_principals=undeclared,

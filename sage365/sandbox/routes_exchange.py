@@ -175,9 +175,11 @@ def _new_app(tenant: Tenant, parameters: dict[str, Any]) -> list[Obj]:
         raise ExchangeFault(400, "BadRequest", f"The app couldn't be installed: the manifest is invalid: {message}",
                             "Microsoft.Exchange.WebServices.Data.ServiceResponseException") from None
     existing = tenant.organizationApps.get(manifest.id)
-    # An installed AppVersion that is not a dotted version (a state edited by hand) counts as
-    # older here, so the upgrade goes through: what Exchange Online does then is not documented.
-    if existing is not None and version_key(manifest.version) <= reported_version_key(existing.get("AppVersion")):
+    # Exchange upgrades an installed app only to a newer manifest version. An installed
+    # AppVersion that is no dotted version (a state edited by hand) is not known to be older,
+    # so New-App is refused as for the same version: a client must never rely on it going through.
+    installed = reported_version_key(existing.get("AppVersion")) if existing is not None else None
+    if existing is not None and (not installed or version_key(manifest.version) <= installed):
         raise ExchangeFault(400, "BadRequest", f"The app couldn't be installed. The app {manifest.id} is already "
                             f"installed at version {existing.get('AppVersion')}.",
                             "Microsoft.Exchange.Management.Tasks.AppAlreadyInstalledException")

@@ -147,9 +147,10 @@ def sent_to_align(users: list[str]) -> dict:
             "Enabled": True, "DefaultStateForUser": "Enabled"}
 
 
-# What Exchange may report as AppVersion that is no dotted version: each counts as older than
-# the manifest, so the manifest is deployed again (New-App), then aligned (Set-App).
-MALFORMED_VERSIONS = ["", "1.0.x", "latest", None, "1..0", " "]
+# What Exchange may report as AppVersion that is no dotted version of 1 to 4 ASCII numbers.
+# Whether the live app is older cannot be told, and New-App over an installed app is refused
+# by Exchange unless it upgrades it: nothing is sent after Get-App, and the run stops.
+MALFORMED_VERSIONS = ["", "1.0.x", "latest", None, "1..0", " ", "1_0", "\uff11.0", "1.0.0.0.0", "+1.0"]
 
 
 def _deploy_over(demo_sandbox, reported, operation: str, users: list[str], created_before: bool) -> tuple[dict, dict]:
@@ -163,15 +164,19 @@ def _deploy_over(demo_sandbox, reported, operation: str, users: list[str], creat
 
 @pytest.mark.parametrize("operation", ["create", "update"])
 @pytest.mark.parametrize("reported", MALFORMED_VERSIONS, ids=repr)
-def test_a_malformed_reported_version_is_redeployed_never_a_traceback(demo_sandbox, received, operation, reported):
-    users = ["alice@contoso.fr"]
-    news, outs = _deploy_over(demo_sandbox, reported, operation, users, created_before=False)
-    # Found deployed (adopted), so not created by this resource, whichever operation.
-    assert outs == {**news, "created": False}
-    assert received == [("Get-App", {"OrganizationApp": True}), ("New-App", sent_to_deploy(users)),
-                        ("Set-App", sent_to_align(users))]
-    app = live(demo_sandbox, CONTOSO)
-    assert (app["AppVersion"], app["UserList"]) == ("1.0.0.0", users)
+def test_a_malformed_reported_version_stops_before_any_change(demo_sandbox, received, operation, reported):
+    before = live(demo_sandbox, CONTOSO)
+    with pytest.raises(DeploymentError) as stopped:
+        _deploy_over(demo_sandbox, reported, operation, ["alice@contoso.fr"], created_before=False)
+    shown = repr(reported) if reported else "none (an empty AppVersion)"
+    assert str(stopped.value) == (
+        f"tenant {CONTOSO}, add-in {APP_ID}: Exchange Online reports the add-in at version {shown}, which is not a "
+        "dotted version of 1 to 4 numbers, so sage365 cannot tell whether the manifest's version 1.0.0.0 is newer; "
+        "nothing was changed. Remove the app (Microsoft 365 admin centre > Settings > Integrated apps, or "
+        f"Remove-App -OrganizationApp -Identity {APP_ID}), then run `pulumi up` again to deploy the manifest")
+    assert "\n" not in str(stopped.value)
+    assert received == [("Get-App", {"OrganizationApp": True})]
+    assert live(demo_sandbox, CONTOSO) == {**before, "AppVersion": reported}  # untouched but for the test's edit
 
 
 @pytest.mark.parametrize("operation", ["create", "update"])

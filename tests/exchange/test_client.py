@@ -108,6 +108,28 @@ def test_new_app_on_a_deployed_add_in_upgrades_only_to_a_newer_version(sandbox_s
     assert (upgraded.version, upgraded.user_list, upgraded.default_state) == ("1.1", ("alice@contoso.fr",), "Enabled")
 
 
+@pytest.mark.parametrize("installed", ["", "latest", "1.0.x", "1_0", "1.0.0.0.0", None], ids=repr)
+def test_the_sandbox_refuses_new_app_over_an_installed_app_whose_version_is_unreadable(sandbox_server, installed):
+    """Exchange upgrades an installed app only to a newer version; one whose AppVersion is no
+    version is not known to be older, so the sandbox refuses as for the same version (a 4xx
+    in Exchange's error shape) and leaves the app as it was."""
+    server = sandbox_server()
+    server.call(lambda: server.state.tenants[CONTOSO].organizationApps[APP_ID].update(AppVersion=installed))
+    before = server.call(lambda: dict(server.state.tenants[CONTOSO].organizationApps[APP_ID]))
+
+    async def install():
+        async with client_for(server) as client:
+            with pytest.raises(ExchangeError) as refused:
+                await apps.new_app(client, parse_manifest(manifest(APP_ID, "99.0")), ["alice@contoso.fr"])
+            return refused.value
+
+    refused = run(install())
+    assert (refused.status, refused.code, refused.message) == (
+        400, "BadRequest", f"New-App: The app couldn't be installed. The app {APP_ID} is already installed at version "
+        f"{installed}.")
+    assert server.call(lambda: dict(server.state.tenants[CONTOSO].organizationApps[APP_ID])) == before
+
+
 def test_a_user_unknown_to_the_tenant_is_refused_and_nothing_changes(demo_sandbox):
     async def bad():
         async with client_for(demo_sandbox) as client:

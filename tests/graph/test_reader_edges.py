@@ -4,10 +4,11 @@ absences, and add-in groups whose display name is ambiguous."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import yaml
 
-from sage365.engine import read_tenant
+from sage365.engine import evaluate, read_tenant
 from sage365.graph import shapes
 from sage365.graph.batch import BatchResponse
 from sage365.graph.reader import build_snapshot
@@ -70,18 +71,25 @@ def test_a_group_holding_the_role_on_an_administrative_unit_only_does_not_count(
 
 
 def test_two_groups_with_the_add_in_groups_name_are_an_error_not_a_guess(start_sandbox, alpha, catalog):
+    # Graph's displayName filter ignores case: both groups answer the declared name.
     state = alpha_state(
         [{"id": "ra-1", "roleDefinitionId": GA, "principalId": ADMIN.id, "directoryScopeId": "/"}],
-        [{"id": "a0000000-0000-4000-8000-0000000000b9", "displayName": "Sage Contact users", "members": []}],
+        [{"id": "a0000000-0000-4000-8000-0000000000b9", "displayName": "SAGE CONTACT USERS", "members": []}],
     )
     server = start_sandbox(state)
     snapshot = read(server, alpha, catalog)
-    assert snapshot.errors == {}
-    assert snapshot.item_errors == {Part.GROUPS: {
-        "Sage Contact users": "2 groups are named 'Sage Contact users': rename all but the add-in's assignment group",
-    }}
+    assert (snapshot.errors, snapshot.item_errors) == ({}, {})
+    assert {name: [(g.id, g.display_name) for g in several] for name, several in snapshot.ambiguous_groups.items()} == {
+        "Sage Contact users": [("a0000000-0000-4000-8000-0000000000b1", "Sage Contact users"),
+                               ("a0000000-0000-4000-8000-0000000000b9", "SAGE CONTACT USERS")]}
     assert list(snapshot.groups) == ["Someone's group"]
     assert snapshot.global_administrator_ids == ALPHA_SNAPSHOT.global_administrator_ids
+    findings = evaluate(alpha, catalog, snapshot, today=dt.date(2026, 5, 1)).findings
+    found = [(f.check, f.status.value, f.actual, f.message) for f in findings if f.resource == "Sage Contact users"]
+    candidates = ("2 groups are named 'Sage Contact users' ignoring case: 'Sage Contact users' "
+                  "(a0000000-0000-4000-8000-0000000000b1), 'SAGE CONTACT USERS' (a0000000-0000-4000-8000-0000000000b9); "
+                  "sage365 does not pick one")
+    assert found == [("addin.group", "error", "ambiguous", candidates), ("addin.members", "error", "ambiguous", candidates)]
 
 
 def not_found(rid: str) -> BatchResponse:

@@ -9,7 +9,8 @@ import pytest
 
 from sage365.catalog import load_catalog
 from sage365.declaration import DeclarationError
-from sage365.manifest import Manifest, ManifestError, load_manifest, parse_manifest, reported_version_key, version_key
+from sage365.manifest import (Manifest, ManifestError, is_version, load_manifest, parse_manifest, reported_version_key,
+                              version_key)
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = 'xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"'
@@ -39,10 +40,30 @@ def test_a_valid_manifest_parses_exactly():
     assert version_key("1.2") == version_key("1.2.0.0") < version_key("1.10")
 
 
-@pytest.mark.parametrize("reported", ["", " ", "1.0.x", "latest", "1..0", None])
+# Not 1 to 4 dotted ASCII numbers: int() alone would read "1_0" as 10, "+1" and " 1" as 1, and
+# fullwidth or Arabic-Indic digits as digits; a fifth part would sort above 1.0.0.0.
+LOOSE = ["1_0", "+1.0", "-1.0", "1. 0", "\uff11.0", "\u0661.0", "1.0.0.0.0", "1.0.", ".1", "1e3", "0x1", "1.0\n1"]
+
+
+@pytest.mark.parametrize("reported", ["", " ", "1.0.x", "latest", "1..0", None, *LOOSE], ids=repr)
 def test_a_reported_version_that_is_not_dotted_is_below_every_version(reported):
+    # The drift checks' semantics: () sorts below every version and equals none, so an
+    # unreadable version never passes a comparison.
     assert reported_version_key(reported) == ()
     assert reported_version_key(reported) < version_key("0.0.0.1")
+    assert reported_version_key(reported) != version_key("0")
+
+
+@pytest.mark.parametrize("text", LOOSE, ids=repr)
+def test_version_key_refuses_what_is_not_1_to_4_ascii_numbers(text):
+    with pytest.raises(ValueError, match="is not a dotted version of 1 to 4 numbers"):
+        version_key(text)
+
+
+@pytest.mark.parametrize(("text", "valid"), [("1", True), ("1.2.3.4", True), ("99999.0", True), ("100000.0", False),
+                                             ("1.2.3.4.5", False), ("\uff11.0", False), ("1_0", False), ("1.0\n", True)])
+def test_a_manifest_version_is_1_to_4_ascii_numbers_of_up_to_5_digits(text, valid):
+    assert is_version(text) is valid
 
 
 def test_a_dotted_reported_version_keys_as_version_key():
