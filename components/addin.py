@@ -50,9 +50,13 @@ class AddinAssignment(pulumi.ComponentResource):
         decl, app, adopt = args.assignment, args.app, args.adoption
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
+        # An adopted group keeps its live spelling when it differs from the declaration only in
+        # case: display_name updates in place, so declaring ours would rename the customer's group.
+        live_name = adopt.group_name
+        display_name = live_name if live_name and live_name.casefold() == decl.group.casefold() else decl.group
         self.group = azuread.Group(
             f"{name}-group",
-            display_name=decl.group,
+            display_name=display_name,
             description=f"Users of {app.display_name} (managed by sage365)",
             security_enabled=True,
             mail_enabled=False,
@@ -99,7 +103,7 @@ class AddinAssignment(pulumi.ComponentResource):
             {
                 "app": app.key,
                 "groupObjectId": self.group.object_id,
-                "groupDisplayName": decl.group,
+                "groupDisplayName": display_name,
                 "users": list(decl.users),
             }
         )

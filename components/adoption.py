@@ -21,6 +21,11 @@ display name, a member or user by UPN, an application permission by value, all
 case-insensitive as Entra compares them): what drift reports present is imported, never
 created a second time.
 
+A group found under another case is declared under its live spelling (AddinAdoption.group_name),
+so adopting it plans no rename. Several groups matching the name ignoring case are never
+adopted: find_group picks none, and the preview gate has already stopped on addin.group's
+"ambiguous" error, naming each candidate's id.
+
 Pure functions of (declaration, catalogue, snapshot): no Pulumi calls, tested on their own.
 """
 
@@ -90,6 +95,10 @@ class AddinAdoption:
     group: str | None = None
     members: Mapping[str, str] = field(default_factory=dict)  # user object id -> import id
     assignment: str | None = None
+    # The adopted group's live display name. It matched the declared one ignoring case (as
+    # Entra compares names), so the program declares this spelling: adopting never renames
+    # the customer's group to the declaration's case (components.addin).
+    group_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,4 +206,4 @@ def _addin(app: App, group: Group | None, users: tuple[str, ...], user_ids: Mapp
         found = sorted(a.id for a in snapshot.app_role_assigned_to.get(sp.id, ())
                        if a.principal_id == group.id and a.app_role_id == DEFAULT_ACCESS_ROLE_ID)
         assignment = app_role_assignment_id(sp.id, found[0]) if found else None
-    return AddinAdoption(group_id(group.id), members, assignment)
+    return AddinAdoption(group_id(group.id), members, assignment, group_name=group.display_name or None)

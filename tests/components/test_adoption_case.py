@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import components.gate
-from components.adoption import plan
+from components.adoption import AddinAdoption, plan
 from components.program import main
 from sage365 import engine
 from sage365.catalog import MICROSOFT_GRAPH_APP_ID, load_catalog
@@ -110,8 +110,8 @@ def test_plan_imports_the_real_objects_and_keys_users_by_the_declared_upn(hand_r
     group, emma, hugo = ids("4", "0002", 1), ids("4", "0001", 2), ids("4", "0001", 3)
     assert adoption.user_ids == {"emma@woodgrove.fr": emma, "hugo@woodgrove.fr": hugo}
     addin = adoption.addin("sage-contact")
-    assert (addin.group, dict(addin.members)) == (
-        f"/groups/{group}", {emma: f"{group}/member/{emma}", hugo: f"{group}/member/{hugo}"})
+    assert (addin.group, addin.group_name, dict(addin.members)) == (
+        f"/groups/{group}", "sage contact - woodgrove", {emma: f"{group}/member/{emma}", hugo: f"{group}/member/{hugo}"})
     graph = ids("4", "0003", 0)
     assert dict(adoption.consent("sage-business-center").app_roles) == {
         "user.read.all": f"/servicePrincipals/{graph}/appRoleAssignedTo/V29vZGdyb3ZlLXNiYy1Vc2VyUmVhZEFsbA"}
@@ -129,8 +129,11 @@ def test_a_recased_hand_associated_tenant_is_adopted_and_nothing_is_created(hand
     assert import_ids(result) == expected_imports()
     created = sorted(r.name for r in result.resources if r.custom and not r.import_id)
     assert created == ["woodgrove-azuread"]
-    # Only the group's name differs (its case): the import then renames it to the declaration.
-    assert planned_differences(result, snapshot) == {"woodgrove-addin-sage-contact-group": ("displayName",)}
+    # The group's name differs from the declaration only in case: its live spelling is
+    # declared, so adopting it plans no change at all (no rename of the customer's group).
+    assert planned_differences(result, snapshot) == {}
+    group = result.state[result.by_name["woodgrove-addin-sage-contact-group"].urn]
+    assert group["displayName"] == "sage contact - woodgrove"
     assert result.logs == [("INFO", "tenant woodgrove: 9 object(s) that already exist in the tenant are adopted "
                                     "(imported), not created")]
     # The role is assigned by Graph's id for User.Read.All, the one the imported assignment holds.
@@ -138,3 +141,42 @@ def test_a_recased_hand_associated_tenant_is_adopted_and_nothing_is_created(hand
     assert role["appRoleId"] == "df021288-bdef-4463-88db-98f22de89214"
     # No user was looked up through the provider: every member's id came from the snapshot.
     assert [c for c in result.calls if c[0] == "azuread:index/getUser:getUser"] == []
+
+
+OTHER_GROUP = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+
+
+def with_a_second_group(snapshot: Snapshot) -> Snapshot:
+    """The recased tenant plus another group bearing the add-in group's name in yet another case."""
+    (name, group), = snapshot.groups.items()
+    other = dataclasses.replace(group, id=OTHER_GROUP, display_name=name.upper(), members=())
+    return dataclasses.replace(snapshot, groups={name: group, other.display_name: other})
+
+
+def test_two_groups_matching_the_name_ignoring_case_are_never_adopted(hand_recased):
+    _, snapshot, catalog = hand_recased
+    adoption = plan(TENANT, catalog, with_a_second_group(snapshot))
+    # Neither group, nor its members or assignment: only the consents' objects are adopted.
+    assert adoption.addin("sage-contact") == AddinAdoption()
+    assert adoption.imports == 5
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_two_groups_matching_the_name_ignoring_case_stop_the_gate_naming_both(hand_recased, catalog_file, monkeypatch,
+                                                                             preview):
+    server, snapshot, _ = hand_recased
+    ambiguous = with_a_second_group(snapshot)
+    monkeypatch.setattr(components.gate.engine, "read_tenant_sync", lambda *_a, **_k: ambiguous)
+    config = {"azuread:tenantId": TENANT.tenant_id, "azuread:useOidc": "true", "sage365:graphUrl": server.base_url,
+              "sage365:tenantFile": str(WOODGROVE), "sage365:catalogFile": str(catalog_file)}
+    result = run_program(main, stack="woodgrove", config=config, preview=preview, live=ambiguous)
+    group = ids("4", "0002", 1)
+    assert result.messages("ERROR") == [
+        "tenant woodgrove: check addin.group could not be checked for Sage Contact - Woodgrove: 2 groups are named "
+        f"'Sage Contact - Woodgrove' ignoring case: 'SAGE CONTACT - WOODGROVE' ({OTHER_GROUP}), "
+        f"'sage contact - woodgrove' ({group}); sage365 does not pick one (expected: one group; actual: ambiguous). "
+        "Remediation: In the Entra admin centre (Groups > All groups), rename or delete every group named "
+        "'Sage Contact - Woodgrove' but the add-in's assignment group, or declare a name no other group has, then "
+        "run again."]
+    assert "preview gate refused the run (1 blocking prerequisite(s) missing" in str(result.error)
+    assert result.resources == []

@@ -131,3 +131,20 @@ def test_a_seat_for_an_administrator_without_usage_location_is_its_own_blocking_
     assert fr.remediation.startswith("Dans le centre d'administration Microsoft 365 : Utilisateurs > Utilisateurs actifs")
     # Blocking in the gate's decision.
     assert decide([en], BLOCKING | {USAGE_LOCATION}).errors == (finding_message(en),)
+
+
+def test_an_ambiguous_add_in_group_is_a_stop_and_other_group_errors_are_warnings():
+    ambiguous = finding("addin.group", Status.ERROR, resource="Sage Contact users", expected="one group",
+                        actual="ambiguous", message="2 groups are named 'Sage Contact users' ignoring case: "
+                        "'Sage Contact users' (g-1), 'SAGE CONTACT USERS' (g-2); sage365 does not pick one")
+    unreadable = finding("addin.group", Status.ERROR, resource="Sage Contact users", actual="unreadable",
+                         message="Could not read groups: 504 GatewayTimeout")
+    # addin.members reports the same ambiguity; addin.group's error is the one line that stops.
+    members = finding("addin.members", Status.ERROR, resource="Sage Contact users", actual="ambiguous", message="m")
+    decision = decide([ambiguous, unreadable, members], BLOCKING)
+    assert decision == GateDecision(errors=(finding_message(ambiguous),),
+                                    warnings=(finding_message(unreadable), finding_message(members)))
+    assert finding_message(ambiguous) == (
+        "tenant fabrikam: check addin.group could not be checked for Sage Contact users: 2 groups are named "
+        "'Sage Contact users' ignoring case: 'Sage Contact users' (g-1), 'SAGE CONTACT USERS' (g-2); sage365 does not "
+        "pick one (expected: one group; actual: ambiguous)")
