@@ -9,8 +9,15 @@ import pytest
 
 from sage365.catalog import load_catalog
 from sage365.declaration import DeclarationError
-from sage365.manifest import (Manifest, ManifestError, is_version, load_manifest, parse_manifest, reported_version_key,
-                              version_key)
+from sage365.manifest import (
+    Manifest,
+    ManifestError,
+    is_version,
+    load_manifest,
+    parse_manifest,
+    reported_version_key,
+    version_key,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = 'xmlns="http://schemas.microsoft.com/office/appforoffice/1.1"'
