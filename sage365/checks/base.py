@@ -108,33 +108,22 @@ class CheckMetadata:
             remediation="" if status is Status.PASS else localize(self.remediation, lang),
         )
 
+    def _error_finding(self, tenant: Tenant, resource: str, expected: str, actual: str, message: str,
+                       remediation: str) -> Finding:
+        return Finding(tenant=tenant.name, check=self.id, status=Status.ERROR, severity=self.severity,
+                       resource=resource, expected=expected, actual=actual, message=message, remediation=remediation)
+
     def error(self, tenant: Tenant, resource: str, part: Part, reason: str, lang: str) -> Finding:
         """The finding for data this check needs but could not read."""
-        return Finding(
-            tenant=tenant.name,
-            check=self.id,
-            status=Status.ERROR,
-            severity=self.severity,
-            resource=resource,
-            expected="",
-            actual="unreadable",
-            message=localize(ERROR_MESSAGE, lang, part=part.value, reason=reason),
-            remediation=localize(ERROR_REMEDIATION, lang),
-        )
+        return self._error_finding(tenant, resource, "", "unreadable",
+                                   localize(ERROR_MESSAGE, lang, part=part.value, reason=reason),
+                                   localize(ERROR_REMEDIATION, lang))
 
     def ambiguous_group(self, tenant: Tenant, group: str, candidates: str, lang: str) -> Finding:
         """The finding for an add-in group several live groups match: an error, never a guess."""
-        return Finding(
-            tenant=tenant.name,
-            check=self.id,
-            status=Status.ERROR,
-            severity=self.severity,
-            resource=group,
-            expected="one group",
-            actual=AMBIGUOUS_GROUP,
-            message=localize(AMBIGUOUS_GROUP_MESSAGE, lang, candidates=candidates),
-            remediation=localize(AMBIGUOUS_GROUP_REMEDIATION, lang, group=group),
-        )
+        return self._error_finding(tenant, group, "one group", AMBIGUOUS_GROUP,
+                                   localize(AMBIGUOUS_GROUP_MESSAGE, lang, candidates=candidates),
+                                   localize(AMBIGUOUS_GROUP_REMEDIATION, lang, group=group))
 
     def not_in_catalog(self, tenant: Tenant, key: str, lang: str) -> Finding:
         """A declared app the catalogue does not know: cannot be checked, so an error."""
