@@ -32,8 +32,7 @@ from msgraph_core.middleware import GraphTelemetryHandler
 
 from sage365.exchange.tokens import sandbox_token
 from sage365.graph.guard import DeadlineRetryHandler, RefuseRedirects, TenantCheckedTokenProvider, TenantGuard
-from sage365.graph.http import graph_transport, ssl_context  # noqa: F401 (ssl_context: for callers of this module)
-from sage365.graph.transport import CappedTransport
+from sage365.graph.http import graph_transport
 
 GRAPH_URL = "https://graph.microsoft.com/v1.0"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
@@ -66,12 +65,6 @@ class StaticTokenProvider(AccessTokenProvider):
 
     def get_allowed_hosts_validator(self) -> AllowedHostsValidator:
         return self._hosts
-
-
-def make_transport(base_url: str, max_connections: int = 20) -> CappedTransport:
-    """The bottom transport of a Graph client: its own aiohttp connections (sage365.graph.http),
-    TLS verified with the shared context, every response body read through the size limit."""
-    return graph_transport(base_url, max_connections)
 
 
 # kiota's default handlers that do nothing for sage365's requests yet each run per request
@@ -149,11 +142,11 @@ def _absolute_url(url: str) -> httpx.URL:
 
 def make_http_client(base_url: str, *, timeout: float = 30.0, max_connections: int = 20,
                      guard: TenantGuard | None = None) -> httpx.AsyncClient:
-    """An httpx client on make_transport's pool with msgraph's default middleware, except that
+    """An httpx client on graph_transport's connections with msgraph's default middleware, except that
     redirects are never followed and retries never wait past the tenant's deadline
     (sage365.graph.guard)."""
     guard = guard or TenantGuard("")
-    bottom = make_transport(base_url, max_connections)
+    bottom = graph_transport(base_url, max_connections)
     # trust_env off: proxies from the environment are the bottom transport's (sage365.graph.http),
     # so that every answer goes through the size limit; httpx would mount its own transports for them.
     # No base_url on the httpx client: every URL kiota sends is absolute, and the adapter has
