@@ -189,8 +189,13 @@ class _RenamedStream(httpx.AsyncByteStream):
             raise _renamed(exc) from None
 
 
+def _aiohttp_failure(exc: BaseException) -> BaseException | None:
+    """aiohttp's own exception behind `exc`: itself, or the cause httpx-aiohttp raised its own from."""
+    return exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+
+
 def _renamed(exc: BaseException) -> BaseException:
-    cause = exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__
+    cause = _aiohttp_failure(exc)
     return as_httpx_error(cause) if isinstance(cause, aiohttp.ClientError) else exc
 
 
@@ -206,11 +211,10 @@ class HttpLike(Protocol):
 class HttpResponse:
     """An answer read in full: the subset of httpx.Response that sage365's clients read."""
 
-    __slots__ = ("status_code", "headers", "content", "reason_phrase", "url")
+    __slots__ = ("status_code", "headers", "content", "reason_phrase")
 
-    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes, reason_phrase: str, url: str) -> None:
-        self.status_code, self.headers, self.content, self.reason_phrase, self.url = (
-            status_code, headers, content, reason_phrase, url)
+    def __init__(self, status_code: int, headers: Mapping[str, str], content: bytes, reason_phrase: str) -> None:
+        self.status_code, self.headers, self.content, self.reason_phrase = status_code, headers, content, reason_phrase
 
     def json(self) -> Any:
         """The body as JSON; ValueError when it is not (as httpx.Response.json)."""
@@ -285,8 +289,7 @@ async def resent_if_stale(send: Callable[[], Awaitable[T]], *, read: bool) -> T:
     try:
         return await send()
     except (aiohttp.ClientError, httpx.TransportError) as exc:
-        # httpx-aiohttp hands aiohttp's exception on as the cause of its own.
-        if not (read and marks and isinstance(exc if isinstance(exc, aiohttp.ClientError) else exc.__cause__, _STALE)):
+        if not (read and marks and isinstance(_aiohttp_failure(exc), _STALE)):
             raise
     finally:
         _reused.reset(token)
@@ -314,16 +317,17 @@ class HttpClient:
             self._session = new_session(self._max_connections, self._timeout)
         sent = {**(headers or {}), "Accept-Encoding": ACCEPT_ENCODING}
         proxy = proxy_for(url)
-        if proxy is not None and proxy.auth and url.startswith("http:"):
-            sent.update(_proxy_headers(proxy))  # plain HTTP: the request itself goes to the proxy
+        proxy_headers = _proxy_headers(proxy)
+        if proxy_headers and url.startswith("http:"):
+            sent.update(proxy_headers)  # plain HTTP: the request itself goes to the proxy
         session = self._session
 
         async def once() -> HttpResponse:
             async with session.request(method, url, headers=sent, data=body, allow_redirects=False,
                                        proxy=str(proxy.url) if proxy else None,
-                                       proxy_headers=_proxy_headers(proxy)) as response:
+                                       proxy_headers=proxy_headers) as response:
                 content = await _read(response, self._limit)
-                return HttpResponse(response.status, response.headers, content, response.reason or "", url)
+                return HttpResponse(response.status, response.headers, content, response.reason or "")
 
         try:
             return await resent_if_stale(once, read=method == "GET")
