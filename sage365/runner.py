@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any, Callable, Coroutine, TypeVar
 
 T = TypeVar("T")
 
@@ -28,7 +28,7 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
-def run(main: Awaitable[T], *, freeze: bool = False) -> T:
+def run(main: Coroutine[Any, Any, T], *, freeze: bool = False) -> T:
     """`main` run to completion on a new event loop (asyncio.run's semantics)."""
     if freeze:
         gc.collect()
@@ -37,7 +37,7 @@ def run(main: Awaitable[T], *, freeze: bool = False) -> T:
     with asyncio.Runner(loop_factory=factory) as runner:
         if factory is not None:
             runner.run(_start_workers())
-        return runner.run(_as_coroutine(main))
+        return runner.run(main)
 
 
 async def _start_workers() -> None:
@@ -56,7 +56,3 @@ async def _start_workers() -> None:
             await asyncio.get_running_loop().getaddrinfo("localhost", None)
         except OSError:  # no resolver configured: the work was submitted all the same
             pass
-
-
-async def _as_coroutine(main: Awaitable[Any]) -> Any:
-    return await main
